@@ -13,8 +13,9 @@ the log-odds, and the risk is the logistic of their sum,
     detractor score     x = 0.5 + (6 - NPS) / 12 for a detractor (0.5 at 6, 1 at 0); -0.375 for a promoter
 
 Drops are clipped to [-1, 1], so a customer whose contacts or spend rose gets a negative (protective)
-contribution. With nothing against them a customer seen today scores 0.12; silence alone reaches 0.5
-after about 86 days and 0.9 after about 180. The weights are data (WEIGHTS) so they can be tuned, and
+contribution; both windows empty after earlier activity counts as a full drop. With nothing against
+them a customer seen today scores 0.12; recency alone reaches 0.5 after about 86 days, and from 90 days
+of silence the frequency trend adds its full weight too (their contacts fell to none). The weights are data (WEIGHTS) so they can be tuned, and
 every contribution is reported, so an agent sees exactly what moved the figure.
 """
 
@@ -85,44 +86,59 @@ def _recency(facts: CustomerFacts, now: datetime) -> dict | None:
     return _factor("recency", min(days, RECENCY_CAP_DAYS) / 30, days, text)
 
 
-def _windows(interactions: tuple[InteractionFact, ...], now: datetime) -> tuple[list, list]:
-    """(the last TREND_DAYS, the TREND_DAYS before) of the given interactions."""
+def _windows(interactions: tuple[InteractionFact, ...], now: datetime) -> tuple[list, list, bool]:
+    """(the last TREND_DAYS, the TREND_DAYS before, whether any of them is older than both)."""
     split, start = now - timedelta(days=TREND_DAYS), now - timedelta(days=2 * TREND_DAYS)
     last = [i for i in interactions if split < i.occurred_at <= now]
     before = [i for i in interactions if start < i.occurred_at <= split]
-    return last, before
+    return last, before, any(i.occurred_at <= start for i in interactions)
 
 
-def _drop(before: float, last: float) -> float:
-    return max(-1.0, min(1.0, (before - last) / before))
+def _drop(before: float, last: float, older: bool) -> float | None:
+    """Fractional drop from the window before to the last, clipped to [-1, 1]; None when unreadable.
+
+    Both windows empty after earlier activity is a full drop: otherwise a customer silent for 181 days
+    would look safer than one silent for 179, whose last contact still sits in the window before.
+    """
+    if before:
+        return max(-1.0, min(1.0, (before - last) / before))
+    return 1.0 if older and not last else None
 
 
 def _frequency_trend(facts: CustomerFacts, now: datetime) -> dict | None:
-    last, before = _windows(tuple(i for i in facts.interactions if i.by_customer), now)
+    last, before, older = _windows(tuple(i for i in facts.interactions if i.by_customer), now)
+    x = _drop(len(before), len(last), older)
+    if x is None:
+        return None  # a new customer, or one only seen lately: nothing to compare with
     if not before:
-        return None  # nothing to compare with: a new or long-silent customer (recency covers them)
-    x = _drop(len(before), len(last))
-    verb = "fell" if x > 0 else "rose" if x < 0 else "held"
-    text = f"contacts {verb} from {len(before)} to {len(last)} (last {TREND_DAYS} days vs the {TREND_DAYS} before)"
+        text = f"no contacts in the last {2 * TREND_DAYS} days, after earlier ones"
+    else:
+        verb = "fell" if x > 0 else "rose" if x < 0 else "held"
+        text = f"contacts {verb} from {len(before)} to {len(last)} (last {TREND_DAYS} days vs the {TREND_DAYS} before)"
     return _factor("frequency_trend", x, {"last": len(last), "before": len(before)}, text)
 
 
+def _spent(purchases: list[InteractionFact], currency: str | None) -> Decimal:
+    return sum((p.amount for p in purchases if p.currency == currency and p.amount is not None), Decimal(0))
+
+
 def _spend_trend(facts: CustomerFacts, now: datetime) -> dict | None:
-    last, before = _windows(tuple(facts.purchases), now)
-    currencies = Counter(p.currency for p in last + before if p.amount is not None)
-    if not currencies:
+    last, before, older = _windows(tuple(p for p in facts.purchases if p.amount is not None), now)
+    if not (last or before or older):
         return None
     # Amounts in different currencies do not add up; the trend reads the one they mostly pay in.
+    currencies = Counter(p.currency for p in (last + before) or facts.purchases if p.amount is not None)
     currency = currencies.most_common(1)[0][0]
-    spent_last = sum((p.amount for p in last if p.currency == currency and p.amount is not None), Decimal(0))
-    spent_before = sum((p.amount for p in before if p.currency == currency and p.amount is not None), Decimal(0))
-    if spent_before == 0:
+    spent_last, spent_before = _spent(last, currency), _spent(before, currency)
+    x = _drop(float(spent_before), float(spent_last), older)
+    if x is None:
         return None
-    x = _drop(float(spent_before), float(spent_last))
+    value = {"currency": currency, "last": str(spent_last), "before": str(spent_before)}
+    if not spent_before:
+        return _factor("spend_trend", x, value, f"no purchases in the last {2 * TREND_DAYS} days, after earlier ones")
     verb = f"fell {x:.0%}" if x > 0 else f"rose {-x:.0%}" if x < 0 else "held"
     amounts = f"{currency or ''} {spent_before:.2f} → {spent_last:.2f}".strip()
     text = f"spend {verb} ({amounts}, last {TREND_DAYS} days vs the {TREND_DAYS} before)"
-    value = {"currency": currency, "last": str(spent_last), "before": str(spent_before)}
     return _factor("spend_trend", x, value, text)
 
 
