@@ -14,6 +14,7 @@ from decimal import Decimal
 from statistics import fmean, median
 
 from crm.personalization.facts import CaseFact, CustomerFacts, InteractionFact
+from crm.personalization.value import money
 
 
 def survey_scores(rows: Iterable[float | int | InteractionFact], kind: str) -> list[float]:
@@ -91,10 +92,11 @@ def churn_rate(
 
 
 def average_cltv(rows: Iterable[Decimal | float | int | CustomerFacts]) -> dict:
-    """Mean lifetime value (base currency) over customers: plain amounts or CustomerFacts.ltv_amount."""
+    """Mean lifetime value (base currency, to the cent) over customers: amounts or CustomerFacts.ltv_amount."""
     values = [Decimal(row.ltv_amount if isinstance(row, CustomerFacts) else str(row)) for row in rows]
     total = sum(values, Decimal(0))
-    return {"average_cltv": total / len(values) if values else None, "customers": len(values), "total": total}
+    average = money(total / len(values)) if values else None
+    return {"average_cltv": average, "customers": len(values), "total": total}
 
 
 def _durations(seconds: list[float], counted: str, missing: str, missing_count: int) -> dict:

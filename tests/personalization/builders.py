@@ -70,7 +70,9 @@ def purchase(
     channel: str = "store",
 ) -> InteractionFact:
     """items: [(sku, name)]; one unnamed item when not given."""
-    lines = [{"sku": sku, "name": name, "category": "general", "quantity": 1} for sku, name in items or [("SKU-0", "Thing")]]
+    lines = [
+        {"sku": sku, "name": name, "category": "general", "quantity": 1} for sku, name in items or [("SKU-0", "Thing")]
+    ]
     data = {"currency": currency, "total": total, "items": lines}
     if refund:
         data["refund"] = True
@@ -88,7 +90,9 @@ def survey(kind: str, score: float, days: float = 5, comment: str | None = None)
     )
 
 
-def call(outcome: str = "answered", days: float = 3, direction: str = "inbound", duration_s: float = 120) -> InteractionFact:
+def call(
+    outcome: str = "answered", days: float = 3, direction: str = "inbound", duration_s: float = 120
+) -> InteractionFact:
     return InteractionFact(
         id=next(_ids),
         channel="phone",

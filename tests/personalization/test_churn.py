@@ -21,7 +21,9 @@ def test_a_customer_seen_today_with_nothing_against_them_is_low_risk():
 
 def test_risk_rises_with_silence_and_the_factor_says_how_long():
     history = (purchase(days=400), message("hi", days=300))
-    risks = [churn_risk(customer(*history, message("hi", days=d)), NOW)[0] for d in (5, 30, 60, 89, 91, 120, 179, 181, 365)]
+    risks = [
+        churn_risk(customer(*history, message("hi", days=d)), NOW)[0] for d in (5, 30, 60, 89, 91, 120, 179, 181, 365)
+    ]
     assert risks == sorted(risks)
     risk, factors = churn_risk(customer(message("hi", days=85)), NOW)
     assert factors[0]["text"] == "no contact for 85 days"
@@ -93,7 +95,13 @@ def test_factors_are_sorted_by_contribution_and_add_up_to_the_risk():
     risk, factors = churn_risk(facts, NOW)
     weights = [f["weight"] for f in factors]
     assert weights == sorted(weights, reverse=True)
-    assert {f["factor"] for f in factors} >= {"recency", "spend_trend", "negative_sentiment", "unresolved_cases", "detractor"}
+    assert {f["factor"] for f in factors} >= {
+        "recency",
+        "spend_trend",
+        "negative_sentiment",
+        "unresolved_cases",
+        "detractor",
+    }
     assert all(f["text"] for f in factors)
     assert risk == pytest.approx(1 / (1 + math.exp(-(BIAS + sum(weights)))), abs=1e-3)
     assert factors[0]["factor"] == "recency" and factors[0]["text"] == "no contact for 75 days"

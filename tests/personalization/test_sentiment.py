@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from crm.personalization.sentiment import customer_text, interaction_sentiment, score_text, sentiment_trend
 
-from .builders import NOW, chat, customer, message, call, outbound_email, survey
+from .builders import NOW, call, chat, customer, message, outbound_email, survey
 
 
 def test_vader_reads_an_angry_message_as_negative_and_a_happy_one_as_positive():

@@ -29,7 +29,14 @@ def test_a_purchase_without_a_total_is_valued_from_its_items():
 
 @pytest.mark.parametrize(
     ("amount", "tier"),
-    [("0", "bronze"), ("249.99", "bronze"), ("250", "silver"), ("999", "silver"), ("1000", "gold"), ("5000", "platinum")],
+    [
+        ("0", "bronze"),
+        ("249.99", "bronze"),
+        ("250", "silver"),
+        ("999", "silver"),
+        ("1000", "gold"),
+        ("5000", "platinum"),
+    ],
 )
 def test_value_tiers_come_from_thresholds(amount, tier):
     assert value_tier(Decimal(amount))[0] == tier
@@ -58,7 +65,9 @@ def test_no_purchases_means_nothing_to_project():
 
 
 def test_customer_value_uses_the_profile_aggregate_and_names_the_method():
-    facts = customer(purchase("60.00", days=10), ltv=Decimal("1500"), orders_count=10, first_seen_at=NOW.replace(year=2024))
+    facts = customer(
+        purchase("60.00", days=10), ltv=Decimal("1500"), orders_count=10, first_seen_at=NOW.replace(year=2024)
+    )
     value = customer_value(facts, NOW, churn=0.2)
     assert value["historical"] == {"USD": Decimal("1500")}
     assert value["historical_base"] == Decimal("1500.00")
