@@ -1,0 +1,45 @@
+"""Every model, imported in one place so that Alembic and the app see the whole schema."""
+
+from crm.audit import AuditEvent
+from crm.auth.models import ApiToken, User
+from crm.channels.models import Delivery, Source
+from crm.personalization.models import ActionFeedback
+from crm.profiles.models import (
+    Case,
+    Customer,
+    CustomerAttribute,
+    DuplicateSuggestion,
+    Identifier,
+    Interaction,
+    InteractionPayload,
+    Merge,
+    MergeBlock,
+    PrivacyRequest,
+)
+from crm.search.models import OutboxEntry
+from crm.segments.models import OutboundDelivery, Segment, SegmentEvent, SegmentMember, SegmentWebhook
+
+__all__ = [
+    "ActionFeedback",
+    "ApiToken",
+    "AuditEvent",
+    "Case",
+    "Customer",
+    "CustomerAttribute",
+    "Delivery",
+    "DuplicateSuggestion",
+    "Identifier",
+    "Interaction",
+    "InteractionPayload",
+    "Merge",
+    "MergeBlock",
+    "OutboundDelivery",
+    "OutboxEntry",
+    "PrivacyRequest",
+    "Segment",
+    "SegmentEvent",
+    "SegmentMember",
+    "SegmentWebhook",
+    "Source",
+    "User",
+]

@@ -1,0 +1,97 @@
+"""`flask worker`: the rq worker, plus a ticker for the periodic jobs.
+
+Jobs run in this process (rq's SimpleWorker), each in an app context of its own so that it gets a
+fresh database session. The ticker enqueues the periodic work — the sweep of unprocessed
+interactions, the outbox drain — guarded by a short Redis lock so that many workers tick once.
+Without Redis the ticker runs the same work inline, so embedded mode can run a worker too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask, current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import SimpleWorker
+
+from crm import jobs
+
+log = logging.getLogger(__name__)
+
+TICK_S = 5
+
+
+class AppWorker(SimpleWorker):
+    flask_app: Flask
+
+    def execute_job(self, job, queue):
+        with self.flask_app.app_context():
+            return super().execute_job(job, queue)
+
+
+def tick(app: Flask) -> None:
+    """One round of periodic work; safe to run from several workers (every piece is idempotent)."""
+    from crm.pipeline import sweep
+    from crm.search import drain, uses_elasticsearch
+
+    with app.app_context():
+        try:
+            sweep()
+            if uses_elasticsearch():
+                jobs.enqueue(drain, once_key="drain")
+            for fn in _periodic_extras():
+                jobs.enqueue(fn, once_key=f"{fn.__module__}.{fn.__name__}")
+        except Exception:
+            log.exception("periodic tick failed; trying again in %s s", TICK_S)
+
+
+def _periodic_extras() -> list:
+    """Periodic jobs that other packages provide (segment refresh, outbound deliveries)."""
+    extras = []
+    try:
+        from crm.segments.jobs import PERIODIC
+
+        extras.extend(PERIODIC)
+    except ImportError:
+        pass
+    return extras
+
+
+def _ticker(app: Flask, conn: Redis | None, stop: threading.Event) -> None:
+    while not stop.wait(TICK_S):
+        if conn is not None:
+            try:
+                if not conn.set(f"crm:{app.config['RQ_QUEUE']}:ticker", "1", nx=True, ex=TICK_S - 1):
+                    continue
+            except RedisError:
+                continue  # Redis down: nothing can be enqueued; the next tick tries again
+        tick(app)
+
+
+def run(burst: bool = False) -> None:
+    app = current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    stop = threading.Event()
+    if not url:
+        log.info("no REDIS_URL: running the periodic work inline every %s s (Ctrl-C to stop)", TICK_S)
+        try:
+            while True:
+                tick(app)
+                if burst:
+                    return
+                time.sleep(TICK_S)
+        except KeyboardInterrupt:
+            return
+    # The worker's own connection: no socket timeout, since it blocks waiting for jobs.
+    conn = Redis.from_url(url)
+    ticker = threading.Thread(target=_ticker, args=(app, Redis.from_url(url, socket_timeout=5), stop), daemon=True)
+    ticker.start()
+    worker = AppWorker([app.config["RQ_QUEUE"]], connection=conn)
+    worker.flask_app = app
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        stop.set()
