@@ -145,7 +145,9 @@ def _parties(facts: MailFacts, settings: Mapping[str, Any]) -> tuple[str, Mailbo
 def customer_of(mailbox: Mailbox) -> dict[str, Any]:
     first, last = split_name(mailbox.name)
     attributes = compact({"first_name": first, "last_name": last})
-    return compact({"email": mailbox.email, "name": clip(mailbox.name, FULL_NAME_MAX), "attributes": attributes})
+    # "Doe, Jane" is shown as people say it, so one person's name reads the same from every channel.
+    name = f"{first} {last}" if first and last and "," in (mailbox.name or "") else mailbox.name
+    return compact({"email": mailbox.email, "name": clip(name, FULL_NAME_MAX), "attributes": attributes})
 
 
 def external_id_for(message_id: str | None, content_hash: str) -> str:
