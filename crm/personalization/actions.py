@@ -29,6 +29,36 @@ OFFER_LOOKBACK_DAYS = 60  # interest older than this has gone cold
 MAX_OFFERS = 3
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class Catalogue:
+    """Finds products named in a text, by sku or by name, in one pass over the text's words.
+
+    Build it once and pass it for many customers; a plain {sku: name} mapping is turned into one per call.
+    """
+
+    def __init__(self, products: Mapping[str, str]):
+        self.names = {str(sku): name for sku, name in products.items()}
+        self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for sku, name in self.names.items():
+            for term in (sku, name or ""):
+                words = tuple(_WORD.findall(term.lower()))
+                # A one-letter sku or name would match every "a" in every message.
+                if words and len("".join(words)) >= 3:
+                    self._index.setdefault(words[0], []).append((words, sku))
+
+    def find(self, text: str) -> list[str]:
+        """Skus named in the text, in the order they first appear."""
+        words = _WORD.findall(text.lower())
+        found: dict[str, None] = {}
+        for position, word in enumerate(words):
+            for term, sku in self._index.get(word, ()):
+                if tuple(words[position : position + len(term)]) == term:
+                    found.setdefault(sku)
+        return list(found)
+
+
 @dataclass(frozen=True)
 class Situation:
     """Everything a rule may read, computed once."""
@@ -36,7 +66,7 @@ class Situation:
     facts: CustomerFacts
     now: datetime
     sla_hours: float = SLA_HOURS
-    catalogue: Mapping[str, str] = field(default_factory=dict, hash=False)  # sku -> product name
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue({}), hash=False)
     tier: str = "bronze"
     ltv: str = ""  # the lifetime value as shown, e.g. "USD 1,240.00"
 
@@ -156,24 +186,19 @@ def find_silent_high_value(s: Situation) -> list[dict]:
     return [{"since": last.date().isoformat(), "days": days_between(last, s.now), "tier": s.tier, "ltv": s.ltv}]
 
 
-def _product_patterns(catalogue: Mapping[str, str]) -> list[tuple[str, re.Pattern]]:
-    patterns = []
-    for sku, name in catalogue.items():
-        terms = [re.escape(str(sku))] + ([r"\s+".join(map(re.escape, name.split()))] if name and name.strip() else [])
-        patterns.append((str(sku), re.compile(r"(?<!\w)(?:" + "|".join(terms) + r")(?!\w)", re.IGNORECASE)))
-    return patterns
-
-
 def _interest(s: Situation) -> dict[str, InteractionFact]:
     """sku -> the latest interaction showing interest in it: a message naming it, or a visit to it."""
-    patterns = _product_patterns(s.catalogue) if s.catalogue else []
+    oldest = s.now - timedelta(days=OFFER_LOOKBACK_DAYS + 1)
     latest: dict[str, InteractionFact] = {}
     for interaction in s.facts.interactions:  # newest first: the first seen per sku is the latest
+        if interaction.occurred_at < oldest:
+            break
+        if interaction.occurred_at > s.now:
+            continue
         if interaction.type == "visit":
             skus = list(interaction.skus) + ([str(interaction.data["sku"])] if interaction.data.get("sku") else [])
         elif interaction.type == "message":
-            text = customer_text(interaction) or ""
-            skus = [sku for sku, pattern in patterns if pattern.search(text)]
+            skus = s.catalogue.find(customer_text(interaction) or "")
         else:
             continue
         for sku in skus:
@@ -190,7 +215,7 @@ def find_unbought_interest(s: Situation) -> list[dict]:
             continue
         if any(sku in p.skus and p.occurred_at >= shown.occurred_at for p in s.facts.purchases):
             continue
-        name = s.catalogue.get(sku) or _item_name(shown, sku) or sku
+        name = s.catalogue.names.get(sku) or _item_name(shown, sku) or sku
         how = "visited" if shown.type == "visit" else f"asked about by {shown.channel}"
         found.append({"sku": sku, "name": name, "how": how, "days": age})
     return found[:MAX_OFFERS]
@@ -243,20 +268,21 @@ def next_best_actions(
     facts: CustomerFacts,
     now: datetime,
     sla_hours: float = SLA_HOURS,
-    catalogue: Mapping[str, str] | None = None,
+    catalogue: Catalogue | Mapping[str, str] | None = None,
     value: dict | None = None,
     rules: tuple[ActionRule, ...] = RULES,
 ) -> list[dict]:
     """Actions ranked by priority, each {key, title, reason, priority, rule}; done or dismissed keys left out.
 
-    `value` is customer_value()'s result when the caller has it (the context does), saving a recompute.
+    catalogue: the products an inbound message may name ({sku: name} or a prebuilt Catalogue); `value`:
+    customer_value()'s result when the caller has it (the context does), saving a recompute.
     """
     value = value if value is not None else customer_value(facts, now)
     situation = Situation(
         facts=facts,
         now=now,
         sla_hours=sla_hours,
-        catalogue=catalogue or {},
+        catalogue=catalogue if isinstance(catalogue, Catalogue) else Catalogue(catalogue or {}),
         tier=value["tier"],
         ltv=f"{value['base_currency']} {value['historical_base']:,}",
     )

@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from crm.personalization.facts import CustomerFacts
 from crm.personalization.sentiment import NEGATIVE, customer_text, scored_messages
@@ -112,7 +113,18 @@ _INDEX = _compile(TAXONOMY)
 
 def find_topics(text: str, taxonomy: tuple[Topic, ...] | None = None) -> dict[str, int]:
     """Topics mentioned in a text -> the character offset of their first mention."""
-    index = _INDEX if taxonomy is None else _compile(taxonomy)
+    if taxonomy is None:
+        return dict(_find_default(text))
+    return _find(text, _compile(taxonomy))
+
+
+@lru_cache(maxsize=4096)
+def _find_default(text: str) -> tuple[tuple[str, int], ...]:
+    # The same message is read by the topics, the actions and every agent view until it changes.
+    return tuple(_find(text, _INDEX).items())
+
+
+def _find(text: str, index: dict[str, list[tuple[str, tuple[str, ...]]]]) -> dict[str, int]:
     words = tokens(text)
     lemmas = [lemma for lemma, _ in words]
     found: dict[str, int] = {}

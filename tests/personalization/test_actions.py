@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from crm.personalization.actions import next_best_actions
+from crm.personalization.actions import Catalogue, next_best_actions
 
 from .builders import NOW, case, customer, message, purchase, survey, visit
 
@@ -207,3 +207,16 @@ def test_every_action_carries_a_reason():
     for action in next_best_actions(_busy_customer(), NOW, catalogue=CATALOGUE):
         assert set(action) == {"key", "title", "reason", "priority", "rule"}
         assert action["reason"] and action["title"]
+
+
+def test_a_catalogue_finds_products_by_sku_or_name_but_not_by_a_single_letter():
+    catalogue = Catalogue({"TR-2": "Trail Runner 2", "A": "Apron", "X1": "x"})
+    assert catalogue.find("Is the trail  runner 2 in stock, or TR-2 in blue? And an apron?") == ["TR-2", "A"]
+    assert catalogue.find("a x b") == []
+
+
+def test_a_prebuilt_catalogue_gives_the_same_offers_as_a_mapping():
+    facts = customer(message("Is the trail runner 2 waterproof?", days=20))
+    assert next_best_actions(facts, NOW, catalogue=Catalogue(CATALOGUE)) == next_best_actions(
+        facts, NOW, catalogue=CATALOGUE
+    )
