@@ -8,13 +8,17 @@ rows behind it is None, never 0.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import fmean, median
+from typing import TypeVar
 
 from crm.personalization.facts import CaseFact, CustomerFacts, InteractionFact
 from crm.personalization.value import money
+
+T = TypeVar("T")
 
 
 def survey_scores(rows: Iterable[float | int | InteractionFact], kind: str) -> list[float]:
@@ -147,3 +151,11 @@ def reopen_rate(cases: Iterable[CaseFact]) -> dict:
             ever_resolved += 1
             reopened += case.reopen_count > 0
     return {"reopen_rate": _percent(reopened, ever_resolved), "resolved": ever_resolved, "reopened": reopened}
+
+
+def grouped(metric: Callable[[list[T]], dict], rows: Iterable[T], key: Callable[[T], Hashable]) -> dict[Hashable, dict]:
+    """One metric per group (channel, segment, period...): grouped(nps, surveys, lambda i: i.channel)."""
+    groups: dict[Hashable, list[T]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return {group: metric(members) for group, members in sorted(groups.items(), key=lambda item: str(item[0]))}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 METHODS = ("cosine", "lift", "jaccard")
@@ -99,33 +99,37 @@ def bought_together(
     from the history when not given.
     """
     index = history if isinstance(history, PurchaseIndex) else PurchaseIndex.from_history(history)
-    owned = set(customer_skus)
-    names = names or {}
-    picks: list[dict] = []
+    owned, names = set(customer_skus), names or {}
     co = _co_purchase(index, owned, method, min_support)
+    picks = []
     for sku in sorted(co, key=lambda s: (-co[s]["score"], s))[:limit]:
-        entry = co[sku]
-        partner = names.get(entry["with"], entry["with"])
-        reason = f"bought together with {partner} by {entry['together']} customers"
-        picks.append(_pick(sku, names, round(entry["score"], 4), reason, "bought_together"))
+        partner = names.get(co[sku]["with"], co[sku]["with"])
+        reason = f"bought together with {partner} by {co[sku]['together']} customers"
+        picks.append(_pick(sku, names, round(co[sku]["score"], 4), reason, "bought_together"))
     seen = owned | {pick["sku"] for pick in picks}
-    for segment in segments:
-        for rank, sku in enumerate((segment_popular or {}).get(segment, ())):
-            if len(picks) >= limit:
-                return picks
-            if sku not in seen:
-                seen.add(sku)
-                picks.append(_pick(sku, names, _rank_score(rank), f"popular in segment {segment}", "segment"))
-    overall = popular if popular is not None else index.popular()
-    for rank, sku in enumerate(overall):
+    for sku, rank, reason, source in _fallbacks(index, segments, segment_popular or {}, popular):
         if len(picks) >= limit:
             break
         if sku not in seen:
             seen.add(sku)
-            bought = index.counts.get(sku, 0)
-            reason = f"popular with all customers (bought by {bought})" if bought else "popular with all customers"
-            picks.append(_pick(sku, names, _rank_score(rank), reason, "popular"))
+            picks.append(_pick(sku, names, _rank_score(rank), reason, source))
     return picks
+
+
+def _fallbacks(
+    index: PurchaseIndex,
+    segments: Sequence[str],
+    segment_popular: Mapping[str, Sequence[str]],
+    popular: Sequence[str] | None,
+) -> Iterator[tuple[str, int, str, str]]:
+    """(sku, rank, reason, source): popular in each of their segments in turn, then popular overall."""
+    for segment in segments:
+        for rank, sku in enumerate(segment_popular.get(segment, ())):
+            yield sku, rank, f"popular in segment {segment}", "segment"
+    for rank, sku in enumerate(popular if popular is not None else index.popular()):
+        bought = index.counts.get(sku, 0)
+        reason = f"popular with all customers (bought by {bought})" if bought else "popular with all customers"
+        yield sku, rank, reason, "popular"
 
 
 def _rank_score(rank: int) -> float:

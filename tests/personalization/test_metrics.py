@@ -14,6 +14,7 @@ from crm.personalization.metrics import (
     churn_rate,
     csat,
     first_response_time,
+    grouped,
     nps,
     reopen_rate,
     time_to_resolution,
@@ -118,3 +119,11 @@ def test_response_times_agree_with_numpy_median_and_mean():
     seconds = np.array(hours) * 3600
     assert result["median_s"] == pytest.approx(np.median(seconds))
     assert result["mean_s"] == pytest.approx(np.mean(seconds))
+
+
+def test_any_metric_can_be_split_by_channel():
+    rows = [survey("nps", 10), survey("nps", 2), replace(survey("nps", 9), channel="phone")]
+    assert grouped(nps, rows, lambda row: row.channel) == {
+        "email": {"nps": 0.0, "responses": 2, "promoters": 1, "passives": 0, "detractors": 1},
+        "phone": {"nps": 100.0, "responses": 1, "promoters": 1, "passives": 0, "detractors": 0},
+    }
