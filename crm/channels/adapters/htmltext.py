@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-# Elements that start a new line, and those that also leave a blank line (paragraph-like).
-_LINES = frozenset(("br", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "tr", "pre", "header", "footer"))
-_PARAGRAPHS = frozenset(("p", "div", "table", "blockquote", "ul", "ol", "dl", "section", "article", "figure"))
+# Elements that start a new line, and those that also leave a blank line (paragraph-like). Webmail
+# writes one <div> per line of what the sender typed, so a div is a line, not a paragraph.
+_LINES = frozenset(
+    ("div", "br", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "tr", "pre", "header", "footer")
+)
+_PARAGRAPHS = frozenset(("p", "table", "blockquote", "ul", "ol", "dl", "section", "article", "figure"))
 _SKIP = frozenset(("script", "style", "head", "title", "template", "noscript"))
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 
