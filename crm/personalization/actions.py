@@ -42,7 +42,8 @@ class Catalogue:
         self.names = {str(sku): name for sku, name in products.items()}
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for sku, name in self.names.items():
-            for term in (sku, name or ""):
+            # "Energy gels (12)" is asked about as "energy gels": the name without its brackets counts too.
+            for term in {sku, name or "", re.sub(r"\(.*?\)", " ", name or "")}:
                 words = tuple(_WORD.findall(term.lower()))
                 # A one-letter sku or name would match every "a" in every message.
                 if words and len("".join(words)) >= 3:
@@ -139,7 +140,8 @@ def find_overdue_complaints(s: Situation) -> list[dict]:
             {
                 "case_id": case.id,
                 "subject": case.subject or f"case {case.id}",
-                "detail": f"waiting {_waited(waited)} for a reply (SLA {s.sla_hours:g} hours), {' and '.join(why)}{also}",
+                "detail": f"{_waited(waited)} since their last message (SLA {s.sla_hours:g} hours), "
+                f"{' and '.join(why)}{also}",
             }
         )
     return found
@@ -239,7 +241,7 @@ def find_experiments(s: Situation) -> list[dict]:
 RULES: tuple[ActionRule, ...] = (
     ActionRule(
         "follow_up_complaint", "follow_up:case:{case_id}", 90,
-        'Follow up on "{subject}"', "unresolved complaint {detail}", find_overdue_complaints,
+        'Follow up on "{subject}"', "unresolved complaint, {detail}", find_overdue_complaints,
     ),
     ActionRule(
         "detractor_callback", "callback:nps:{ref}", 80,

@@ -33,7 +33,7 @@ def test_an_unresolved_complaint_past_its_sla_gets_a_follow_up():
     assert action["key"] == "follow_up:case:7"
     assert action["title"] == 'Follow up on "Where is my order?"'
     assert action["reason"].startswith(
-        "unresolved complaint waiting 30 hours for a reply (SLA 24 hours), about delivery"
+        "unresolved complaint, 30 hours since their last message (SLA 24 hours), about delivery"
     )
     assert "negative (-" in action["reason"]
     assert action["priority"] == 90
@@ -213,6 +213,7 @@ def test_a_catalogue_finds_products_by_sku_or_name_but_not_by_a_single_letter():
     catalogue = Catalogue({"TR-2": "Trail Runner 2", "A": "Apron", "X1": "x"})
     assert catalogue.find("Is the trail  runner 2 in stock, or TR-2 in blue? And an apron?") == ["TR-2", "A"]
     assert catalogue.find("a x b") == []
+    assert Catalogue({"GEL-13": "Energy gels (12)"}).find("Are your energy gels vegan?") == ["GEL-13"]
 
 
 def test_a_prebuilt_catalogue_gives_the_same_offers_as_a_mapping():
