@@ -43,7 +43,7 @@ class Catalogue:
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for sku, name in self.names.items():
             # "Energy gels (12)" is asked about as "energy gels": the name without its brackets counts too.
-            for term in {sku, name or "", re.sub(r"\(.*?\)", " ", name or "")}:
+            for term in dict.fromkeys((sku, name or "", re.sub(r"\(.*?\)", " ", name or ""))):
                 words = tuple(_WORD.findall(term.lower()))
                 # A one-letter sku or name would match every "a" in every message.
                 if words and len("".join(words)) >= 3:

@@ -44,6 +44,7 @@ RECENCY_CAP_DAYS = 365
 SENTIMENT_DAYS = 180  # older moods say little about today
 MAX_CASES = 3
 PROMOTER_X = -0.375  # a promoter's NPS takes 0.6 off the log-odds
+CENT = Decimal("0.01")
 
 
 def churn_risk(facts: CustomerFacts, now: datetime) -> tuple[float, list[dict]]:
@@ -129,7 +130,7 @@ def _spend_trend(facts: CustomerFacts, now: datetime) -> dict | None:
     # Amounts in different currencies do not add up; the trend reads the one they mostly pay in.
     currencies = Counter(p.currency for p in (last + before) or facts.purchases if p.amount is not None)
     currency = currencies.most_common(1)[0][0]
-    spent_last, spent_before = _spent(last, currency), _spent(before, currency)
+    spent_last, spent_before = _spent(last, currency).quantize(CENT), _spent(before, currency).quantize(CENT)
     x = _drop(float(spent_before), float(spent_last), older)
     if x is None:
         return None
@@ -137,7 +138,7 @@ def _spend_trend(facts: CustomerFacts, now: datetime) -> dict | None:
     if not spent_before:
         return _factor("spend_trend", x, value, f"no purchases in the last {2 * TREND_DAYS} days, after earlier ones")
     verb = f"fell {x:.0%}" if x > 0 else f"rose {-x:.0%}" if x < 0 else "held"
-    amounts = f"{currency or ''} {spent_before:.2f} → {spent_last:.2f}".strip()
+    amounts = f"{currency or ''} {spent_before:,} → {spent_last:,}".strip()
     text = f"spend {verb} ({amounts}, last {TREND_DAYS} days vs the {TREND_DAYS} before)"
     return _factor("spend_trend", x, value, text)
 

@@ -130,9 +130,9 @@ def _trend_reason(result: dict, scored: list[tuple[InteractionFact, float]], now
     mood = f"{result['recent']:+.2f} ({label(result['recent'])})"
     if recent_n == 1:
         return f"one message so far, scoring {mood}, {_ago(newest_days)}"
-    recent = f"the last {recent_n} messages average {mood}"
     if not previous_n:
-        return f"only {recent_n} messages so far: {recent}, the latest {_ago(newest_days)}"
+        return f"only {recent_n} messages so far, averaging {mood}; the latest {_ago(newest_days)}"
+    recent = f"the last {recent_n} messages average {mood}"
     before = f"the {previous_n} before {result['previous']:+.2f}"
     return f"{result['direction']}: {recent}, {before}; the latest {_ago(newest_days)}"
 

@@ -105,3 +105,10 @@ def test_factors_are_sorted_by_contribution_and_add_up_to_the_risk():
     assert all(f["text"] for f in factors)
     assert risk == pytest.approx(1 / (1 + math.exp(-(BIAS + sum(weights)))), abs=1e-3)
     assert factors[0]["factor"] == "recency" and factors[0]["text"] == "no contact for 75 days"
+
+
+def test_spend_amounts_are_shown_to_the_cent_with_thousands():
+    facts = customer(purchase("1249", days=120), message("hi", days=5))
+    spend = _by_name(churn_risk(facts, NOW)[1])["spend_trend"]
+    assert spend["text"] == "spend fell 100% (USD 1,249.00 → 0.00, last 90 days vs the 90 before)"
+    assert spend["value"] == {"currency": "USD", "last": "0.00", "before": "1249.00"}

@@ -72,3 +72,10 @@ def test_no_messages_gives_a_neutral_trend_with_a_reason():
 def test_messages_after_now_are_ignored():
     future = message("Terrible awful horrible", days=-3)
     assert sentiment_trend(customer(future), NOW)["recent_count"] == 0
+
+
+def test_a_few_messages_without_an_earlier_set_are_described_as_such():
+    facts = customer(message("Awful, broken", days=3), message("Terrible", days=4))
+    reason = sentiment_trend(facts, NOW)["reason"]
+    assert reason.startswith("only 2 messages so far, averaging -")
+    assert reason.endswith("(negative); the latest 3 days ago")
