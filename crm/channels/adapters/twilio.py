@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 INTERMEDIATE_STATUSES = ("queued", "initiated", "ringing", "in-progress", "answered")
+# A withheld caller ID arrives as a word or as that word spelled on a phone keypad (+266696687 is
+# ANONYMOUS). Taking one for a phone number would merge every withheld caller into one customer.
+_WITHHELD = frozenset(("anonymous", "restricted", "unknown", "blocked", "unavailable", "private"))
+_WITHHELD_KEYPAD = frozenset(("266696687", "7378742833", "8656696", "2562533", "86282452253"))
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
@@ -37,7 +41,7 @@ def parse(
     """A finished call -> [one call interaction]; anything else -> [].
 
     Returns [] for an intermediate status (queued, initiated, ringing, in-progress), for a call whose
-    customer side has no phone number (withheld, a Twilio Client or SIP endpoint), and for a leg whose
+    customer side has no phone number (withheld caller ID, a Twilio Client or SIP endpoint), for a leg whose
     customer side is one of the source's `own_numbers` (an agent's phone a call was forwarded to).
     Raises InvalidPayload when CallSid, CallStatus or Direction is missing or unknown.
     """
@@ -45,12 +49,12 @@ def parse(
     call_sid, status, direction = _required(fields)
     if status not in FINAL_STATUSES:
         return []
-    number = fields.first("From") if direction == "inbound" else fields.first("To")
-    if not number or not _PHONE.match(number.strip()) or _is_own(number, source.settings):
+    number = ((fields.first("From") if direction == "inbound" else fields.first("To")) or "").strip()
+    if not _is_customer_number(number, source.settings):
         return []
     outcome = _outcome(status, fields, direction, source.settings)
     duration = _duration(fields.first("CallDuration"), "CallDuration")
-    customer = _customer(number.strip(), fields, "From" if direction == "inbound" else "To")
+    customer = _customer(number, fields, "From" if direction == "inbound" else "To")
     return [
         compact(
             {
@@ -82,9 +86,14 @@ def _required(fields: Form) -> tuple[str, str, str]:
     return call_sid, status, "inbound" if raw_direction == "inbound" else "outbound"
 
 
-def _is_own(number: str, settings: Mapping[str, Any]) -> bool:
+def _is_customer_number(number: str, settings: Mapping[str, Any]) -> bool:
+    """Whether `number` can identify a customer: a phone number, not withheld, not one of the business's."""
+    if not _PHONE.match(number) or number.lower() in _WITHHELD:
+        return False
     digits = re.sub(r"\D", "", number)
-    return any(re.sub(r"\D", "", str(own)) == digits for own in settings.get("own_numbers") or [])
+    if digits in _WITHHELD_KEYPAD:
+        return False
+    return not any(re.sub(r"\D", "", str(own)) == digits for own in settings.get("own_numbers") or [])
 
 
 def _outcome(status: str, fields: Form, direction: str, settings: Mapping[str, Any]) -> str:
