@@ -93,3 +93,10 @@ def test_journey_rules_are_data_and_the_first_that_holds_wins():
     vip = JourneyRule("vip", lambda s: s.purchases >= 1, lambda s: f"vip: {s.purchases} purchase")
     assert journey_stage(customer(purchase(days=1)), NOW, rules=(vip, *RULES)) == ("vip", "vip: 1 purchase")
     assert [rule.stage for rule in RULES][0] == "lapsed"
+
+
+def test_someone_known_for_200_days_who_never_made_a_move_is_lapsed():
+    facts = customer(outbound_email(days=3), first_seen_at=NOW.replace(year=2025, month=11), created_at=None)
+    stage, reason = journey_stage(facts, NOW)
+    assert stage == "lapsed"
+    assert reason.startswith("lapsed: no interaction for 212 days")
