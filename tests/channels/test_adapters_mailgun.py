@@ -233,3 +233,17 @@ def test_arbitrary_bodies_raise_only_payload_errors(body, headers):
         ADAPTERS["mailgun"].parse(body, headers, source=SOURCE, received_at=RECEIVED)
     except (MalformedPayload, InvalidPayload):
         pass
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dropped=st.sets(st.sampled_from(list(route_post()))),
+    replaced=st.dictionaries(st.sampled_from(list(route_post())), form_text | mailgun_values, max_size=6),
+)
+def test_a_valid_post_with_fields_dropped_or_garbled_is_refused_by_name_or_valid(dropped, replaced):
+    form = {k: [replaced.get(k, v)] for k, v in route_post().items() if k not in dropped}
+    try:
+        items = ADAPTERS["mailgun"].parse(b"", FORM, source=SOURCE, received_at=RECEIVED, form=form)
+    except (MalformedPayload, InvalidPayload):
+        return
+    load_interactions(items)  # what the adapter returns for a real delivery always passes the schema

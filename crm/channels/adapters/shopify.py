@@ -7,6 +7,7 @@ name, addresses and marketing consent become the canonical customer; money stays
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -35,6 +36,8 @@ ORDER_TOPICS = ("orders/create",)
 MAX_ITEMS = 1000
 ADDRESS_KINDS = ("billing_address", "shipping_address", "default_address")
 # Shopify's marketing consent states: only these two say yes or no; pending, invalid and redacted say neither.
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 CONSENT_STATES = {"subscribed": True, "unsubscribed": False, "not_subscribed": False}
 
 
@@ -130,7 +133,7 @@ def _customer(order: dict[str, Any]) -> dict[str, Any]:
             "first_name": clip(first, NAME_MAX),
             "last_name": clip(last, NAME_MAX),
             "address": chosen,
-            "locale": text_or_none(order.get("customer_locale")),
+            "locale": _locale(order.get("customer_locale")),
             "consent": _consent(order, shopper),
         }
     )
@@ -158,6 +161,12 @@ def _consent(order: dict[str, Any], shopper: dict[str, Any]) -> dict[str, Any]:
     if email is None and sms is None:
         return {}
     return compact({"email": email, "sms": sms, "at": rfc3339(at) if at else None})
+
+
+def _locale(value: Any) -> str | None:
+    # An order is worth more than its locale: one the schema would refuse is left out, not fatal.
+    text = text_or_none(value)
+    return text if text and _LOCALE.match(text) else None
 
 
 def _money(value: Any) -> str | None:
@@ -207,13 +216,13 @@ def _order_data(order: dict[str, Any], headers: Mapping[str, str], settings: Map
     items = [shaped for raw in line_items[:MAX_ITEMS] if (shaped := _item(raw)) is not None]
     store_id, store_name = _store(order, headers, settings)
     others = dict(list(_addresses(order).items())[1:])
-    currency = text_or_none(order.get("currency"))
+    currency = (text_or_none(order.get("currency")) or "").upper()
     return compact(
         {
             "order_number": text_or_none(order.get("name")) or text_or_none(order.get("order_number")),
             "shopify_order_number": text_or_none(order.get("order_number")),
             "shopify_order_id": text_or_none(order.get("id")),
-            "currency": currency.upper() if currency else None,
+            "currency": currency if _CURRENCY.match(currency) else None,
             "total": _money(order.get("total_price")),
             "subtotal": _money(order.get("subtotal_price")),
             "tax": _money(order.get("total_tax")),
