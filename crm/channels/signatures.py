@@ -24,6 +24,10 @@ from email.parser import BytesParser
 from crm.errors import InvalidSignature, MalformedPayload, UnsupportedMediaType
 
 DEFAULT_TOLERANCE_S = 300
+# Mailgun retries a failed route post for 8 hours and each retry carries the original timestamp, token
+# and signature; a 5-minute window would turn one outage into lost mail. Replays inside the window are
+# harmless: the Message-Id is the idempotency key.
+MAILGUN_RETRY_WINDOW_S = 9 * 3600
 MAX_FORM_FIELDS = 5000
 GENERIC_HEADER = "X-CRM-Signature"
 TWILIO_HEADER = "X-Twilio-Signature"
@@ -148,11 +152,13 @@ def _any_equal(expected: Iterable[str], given: Iterable[str]) -> bool:
     return matched
 
 
-def _check_fresh(timestamp: int, now: datetime, tolerance_s: int) -> None:
+def _check_fresh(timestamp: int, now: datetime, tolerance_s: int, *, max_age_s: int | None = None) -> None:
+    """Refuse a timestamp further than the tolerance from `now`; `max_age_s` widens the past side only."""
     skew = now.timestamp() - timestamp
-    if abs(skew) > tolerance_s:
+    limit = max(tolerance_s, max_age_s or 0) if skew > 0 else tolerance_s
+    if abs(skew) > limit:
         when = "old" if skew > 0 else "in the future"
-        raise InvalidSignature(f"the signature timestamp is {abs(int(skew))} s {when} (tolerance {tolerance_s} s)")
+        raise InvalidSignature(f"the signature timestamp is {abs(int(skew))} s {when} (tolerance {limit} s)")
 
 
 # --- generic: X-CRM-Signature: t=<unix>,v1=<hex hmac-sha256("<t>." + body)> ------------------------
@@ -228,6 +234,8 @@ def verify_mailgun(
 ) -> None:
     """Mailgun's scheme for route posts: the signing key's HMAC of timestamp + token, and a fresh timestamp.
 
+    "Fresh" spans Mailgun's retry schedule (MAILGUN_RETRY_WINDOW_S) in the past, `tolerance_s` in the future.
+
     Raises MalformedPayload when the body cannot be read as a form at all.
     """
     fields = read_form(body, headers, form)
@@ -239,7 +247,7 @@ def verify_mailgun(
         raise InvalidSignature(f"missing Mailgun signature field(s): {', '.join(missing)}")
     if not timestamp.isascii() or not timestamp.isdigit():
         raise InvalidSignature("malformed Mailgun timestamp: expected unix seconds")
-    _check_fresh(int(timestamp), now, tolerance_s)
+    _check_fresh(int(timestamp), now, tolerance_s, max_age_s=MAILGUN_RETRY_WINDOW_S)
     keys = _require_secrets(secrets)
     expected = (sign_mailgun(key, timestamp, token) for key in keys)
     if not _any_equal(expected, [signature.lower()]):

@@ -169,7 +169,17 @@ def test_mailgun_wrong_key_is_refused():
 
 def test_mailgun_stale_timestamp_is_refused():
     with pytest.raises(InvalidSignature, match="old"):
-        verify_mailgun(["mg-key"], body=mailgun_post(timestamp=T - 3600), headers=FORM, now=NOW)
+        verify_mailgun(["mg-key"], body=mailgun_post(timestamp=T - 10 * 3600), headers=FORM, now=NOW)
+
+
+def test_mailgun_retry_hours_later_with_its_original_signature_still_verifies():
+    # Mailgun's route retries (10 min ... 4 h apart, 8 h in all) resend the first attempt's signature.
+    verify_mailgun(["mg-key"], body=mailgun_post(timestamp=T - 8 * 3600), headers=FORM, now=NOW, tolerance_s=300)
+
+
+def test_mailgun_timestamp_from_the_future_gets_only_the_clock_skew_tolerance():
+    with pytest.raises(InvalidSignature, match="in the future"):
+        verify_mailgun(["mg-key"], body=mailgun_post(timestamp=T + 301), headers=FORM, now=NOW, tolerance_s=300)
 
 
 def test_mailgun_replayed_token_with_another_timestamp_is_refused():
