@@ -110,7 +110,10 @@ def _read_multipart(body: bytes, content_type: str) -> Form:
     # The standard library has no multipart/form-data parser of its own; a form body is MIME with
     # the request's Content-Type as its only header, which the email package reads correctly.
     preamble = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("utf-8", "replace")
-    message = BytesParser(policy=policy.default).parsebytes(preamble + body)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(preamble + body)
+    except RecursionError:
+        raise MalformedPayload("the multipart body nests its parts too deeply") from None
     if not message.is_multipart() or message.defects:
         raise MalformedPayload("the body is not a valid multipart/form-data body (boundary missing or broken)")
     fields: dict[str, list[str]] = {}
@@ -313,7 +316,7 @@ def verify_twilio(
         raise InvalidSignature("the request URL is needed to check a Twilio signature")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     if "bodySHA256" in query and media_type(headers) == "application/json":
-        if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), query["bodySHA256"][0].lower()):
+        if not _any_equal([hashlib.sha256(body).hexdigest()], [query["bodySHA256"][0].lower()]):
             raise InvalidSignature("the body does not match the bodySHA256 Twilio signed")
         params: dict[str, list[str]] = {}
     else:

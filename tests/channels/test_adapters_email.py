@@ -215,6 +215,23 @@ def test_a_body_that_is_not_an_email_is_malformed(raw):
         parse_bytes(raw)
 
 
+def _nested(depth: int) -> bytes:
+    opening = b"".join(f"Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n".encode() for i in range(depth))
+    closing = b"".join(f"--b{i}--\n".encode() for i in reversed(range(depth)))
+    return b"From: a@example.org\nTo: help@shop.example\n" + opening + b"Content-Type: text/plain\n\nhi\n" + closing
+
+
+def test_mime_nested_beyond_reason_is_malformed_not_a_crash():
+    with pytest.raises(MalformedPayload, match="too deeply"):
+        parse_bytes(_nested(1500))
+
+
+def test_mime_nested_deeply_but_parseable_still_gives_its_text():
+    [item] = parse_bytes(_nested(120))
+    assert item["text"] == "hi"
+    load_interactions([item])
+
+
 def test_a_very_long_message_id_becomes_a_stable_hashed_external_id():
     long_id = "<" + "x" * 400 + "@example.org>"
     raw = f"From: a@example.org\nTo: help@shop.example\nMessage-ID: {long_id}\n\nhi\n".encode()

@@ -283,6 +283,13 @@ def test_twilio_json_body_is_verified_through_body_sha256():
         verify_twilio(["tok"], body=body + b" ", headers=headers, url=url, now=NOW)
 
 
+def test_twilio_non_ascii_body_sha256_is_refused_not_a_crash():
+    url = "https://example.com/myapp?bodySHA256=%C3%A9t%C3%A9"
+    headers = {"Content-Type": "application/json", "X-Twilio-Signature": sign_twilio("tok", url)}
+    with pytest.raises(InvalidSignature, match="bodySHA256"):
+        verify_twilio(["tok"], body=b"{}", headers=headers, url=url, now=NOW)
+
+
 def test_twilio_missing_header_is_refused():
     with pytest.raises(InvalidSignature, match="missing X-Twilio-Signature"):
         verify_twilio(["tok"], body=b"CallSid=CA1", headers=FORM, url="https://x.test/hook", now=NOW)
@@ -369,6 +376,16 @@ def test_read_form_refuses_a_body_that_is_not_form_encoded(body):
 def test_read_form_refuses_a_multipart_body_without_its_boundary():
     with pytest.raises(MalformedPayload, match="multipart"):
         read_form(b"--nope\r\n\r\nx", {"Content-Type": "multipart/form-data"})
+
+
+def test_read_form_refuses_a_multipart_body_nested_beyond_reason():
+    boundary = "outer"
+    nested = "".join(f"--b{i}\r\nContent-Type: multipart/mixed; boundary=b{i + 1}\r\n\r\n" for i in range(1500))
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=x\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
+    )
+    with pytest.raises(MalformedPayload):
+        read_form((body + nested).encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 def test_read_form_refuses_json():

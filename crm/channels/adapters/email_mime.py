@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from crm.channels.adapters import SourceInfo
 
 MAX_ATTACHMENTS = 200
+MAX_DEPTH = 30
 
 
 def parse(
@@ -64,7 +65,12 @@ def read_message(body: bytes) -> EmailMessage:
     """The parsed message; MalformedPayload when the bytes have no header section."""
     if not body.strip():
         raise MalformedPayload("the body is empty, not an email message")
-    message = BytesParser(policy=policy.default).parsebytes(body)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(body)
+    except RecursionError:
+        raise MalformedPayload(
+            f"the message nests its MIME parts too deeply (at most {MAX_DEPTH} levels are read)"
+        ) from None
     if not message.keys():
         raise MalformedPayload("the body is not an RFC 5322 message: it does not start with headers")
     return message  # type: ignore[return-value]
@@ -149,11 +155,14 @@ def _body_text(message: EmailMessage) -> tuple[Message | None, str | None, str |
     return None, None, None
 
 
-def _leaves(part: Message) -> Iterator[Message]:
+def _leaves(part: Message, depth: int = 0) -> Iterator[Message]:
+    # Real mail nests a handful of levels; deeper parts are hostile input and are not described.
     if part.get_content_maintype() == "multipart" and part.is_multipart():
+        if depth >= MAX_DEPTH:
+            return
         for sub in part.get_payload():
             if isinstance(sub, Message):
-                yield from _leaves(sub)
+                yield from _leaves(sub, depth + 1)
     else:
         yield part
 

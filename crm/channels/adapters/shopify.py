@@ -68,16 +68,12 @@ def parse(
     customer = _customer(order)
     if not any(customer.get(k) for k in ("email", "phone", "external_id")):
         return []
-    created = order.get("processed_at") or order.get("created_at")
-    occurred = parse_iso(created)
-    if created and occurred is None:
-        raise InvalidPayload("created_at is not a date-time", errors={"created_at": ["must be an ISO 8601 date-time"]})
     data = _order_data(order, headers, source.settings)
     return [
         compact(
             {
                 "external_id": f"order:{order_id}",
-                "occurred_at": rfc3339(occurred or aware(received_at)),
+                "occurred_at": rfc3339(_occurred_at(order) or aware(received_at)),
                 "type": "purchase",
                 "direction": "inbound",
                 "customer": customer,
@@ -87,6 +83,14 @@ def parse(
             }
         )
     ]
+
+
+def _occurred_at(order: dict[str, Any]) -> datetime | None:
+    name = "processed_at" if order.get("processed_at") else "created_at"
+    occurred = parse_iso(order.get(name))
+    if order.get(name) and occurred is None:
+        raise InvalidPayload(f"{name} is not a date-time", errors={name: ["must be an ISO 8601 date-time"]})
+    return occurred
 
 
 def _dict(value: Any) -> dict[str, Any]:
