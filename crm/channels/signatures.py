@@ -18,7 +18,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import errors as mime_errors
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 from crm.errors import InvalidSignature, MalformedPayload, UnsupportedMediaType
@@ -32,6 +34,12 @@ MAX_FORM_FIELDS = 5000
 GENERIC_HEADER = "X-CRM-Signature"
 TWILIO_HEADER = "X-Twilio-Signature"
 SHOPIFY_HEADER = "X-Shopify-Hmac-Sha256"
+# Defects that mean the parts could not be found at all; lesser ones (a missing final newline) are tolerated.
+_FATAL_MULTIPART_DEFECTS = (
+    mime_errors.NoBoundaryInMultipartDefect,
+    mime_errors.StartBoundaryNotFoundDefect,
+    mime_errors.MultipartInvariantViolationDefect,
+)
 
 
 # --- reading the request -------------------------------------------------------------------------
@@ -114,29 +122,36 @@ def _read_multipart(body: bytes, content_type: str) -> Form:
         message = BytesParser(policy=policy.default).parsebytes(preamble + body)
     except RecursionError:
         raise MalformedPayload("the multipart body nests its parts too deeply") from None
-    if not message.is_multipart() or message.defects:
+    if not message.is_multipart() or any(isinstance(d, _FATAL_MULTIPART_DEFECTS) for d in message.defects):
         raise MalformedPayload("the body is not a valid multipart/form-data body (boundary missing or broken)")
     fields: dict[str, list[str]] = {}
     files: list[FilePart] = []
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        payload = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            files.append(FilePart(name, filename, part.get_content_type(), len(payload)))
-            continue
-        charset = part.get_content_charset() or "utf-8"
         try:
-            value = payload.decode(charset, "replace")
-        except LookupError:
-            value = payload.decode("utf-8", "replace")
-        fields.setdefault(name, []).append(value)
+            _read_part(part, fields, files)
+        except Exception:  # the stdlib header parser has crash bugs on hostile part headers
+            raise MalformedPayload("a multipart/form-data part has headers that cannot be read") from None
     if len(fields) > MAX_FORM_FIELDS:
         raise MalformedPayload(f"at most {MAX_FORM_FIELDS} form fields")
     return Form(fields, files)
+
+
+def _read_part(part: EmailMessage, fields: dict[str, list[str]], files: list[FilePart]) -> None:
+    name = part.get_param("name", header="content-disposition")
+    if not isinstance(name, str):
+        return
+    payload = part.get_payload(decode=True)
+    payload = payload if isinstance(payload, bytes) else b""
+    filename = part.get_filename()
+    if filename is not None:
+        files.append(FilePart(name, filename, part.get_content_type(), len(payload)))
+        return
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        value = payload.decode(charset, "replace")
+    except LookupError:
+        value = payload.decode("utf-8", "replace")
+    fields.setdefault(name, []).append(value)
 
 
 def _require_secrets(secrets: list[str]) -> list[str]:

@@ -247,3 +247,8 @@ def test_a_valid_post_with_fields_dropped_or_garbled_is_refused_by_name_or_valid
     except (MalformedPayload, InvalidPayload):
         return
     load_interactions(items)  # what the adapter returns for a real delivery always passes the schema
+
+
+def test_crlf_line_endings_in_form_fields_become_newlines():
+    [item] = parse(route_post(**{"stripped-text": "Line one\r\nLine two\r\n"}))
+    assert item["text"] == "Line one\nLine two"

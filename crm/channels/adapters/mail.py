@@ -172,7 +172,9 @@ def to_interaction(facts: MailFacts, settings: Mapping[str, Any]) -> dict[str, A
     references = _bounded(facts.references)
     in_reply_to = facts.in_reply_to[0] if facts.in_reply_to else None
     thread_id = (references[:1] or [in_reply_to or facts.message_id or external_id_for(None, facts.content_hash)])[0]
-    text = clip(facts.text, TEXT_MAX)
+    # One newline convention for every email, whether it came as CRLF MIME or as a form field.
+    full_text = facts.text.replace("\r\n", "\n").replace("\r", "\n") if facts.text else facts.text
+    text = clip(full_text, TEXT_MAX)
     data = compact(
         {
             "from": facts.sender.as_data() if facts.sender else None,
