@@ -294,9 +294,9 @@ def _first_names(a: str, b: str, freq: Frequencies) -> tuple[str, float, str | N
     same = min(_agreement(share), 7.0)
     if a == b:
         return "same", same, None
+    short, long = sorted((a, b), key=lambda n: (len(n), n))
     if are_nicknames(a, b):
-        return "nickname", same - 1.0, f"{a.title()} and {b.title()} are one name (nickname)"
-    short, long = sorted((a, b), key=len)
+        return "nickname", same - 1.0, f"{short.title()} and {long.title()} are one name (nickname)"
     if len(short) == 1 and long.startswith(short):
         return "initial", 0.5, f"first initial {short.upper()} matches {long.title()}"
     if len(short) >= 3 and long.startswith(short):
@@ -488,17 +488,17 @@ def _email_pair(x: str, y: str, names: set[str], freq: Frequencies) -> tuple[flo
 
 
 def _phones(fa: Features, fb: Features, ev: _Evidence) -> None:
-    best, reason = 0.0, None
+    best = (0.0, "")
     for bad, others in ((fa.invalid_digits, fb.phone_digits + fb.invalid_digits), (fb.invalid_digits, fa.phone_digits)):
         for x in bad:
             for y in others:
                 if _digits_match(x, y):
                     # Seven or more digits in the same order: chance agreement is about 1 in 10 million.
-                    best, reason = (9.0 if len(x) >= 9 else 8.0), "same phone number in another format"
-                elif best < 5.0 and len(x) >= 9 and Levenshtein.distance(x, y[-len(x) - 1 :]) <= 1:
-                    best, reason = 5.0, "phone numbers one digit apart"
-    if best:
-        ev.add("person", best, reason)
+                    best = max(best, (9.0 if len(x) >= 9 else 8.0, "same phone number in another format"))
+                elif len(x) >= 9 and Levenshtein.distance(x, y[-len(x) - 1 :]) <= 1:
+                    best = max(best, (5.0, "phone numbers one digit apart"))
+    if best[0]:
+        ev.add("person", *best)
 
 
 def _digits_match(invalid: str, other: str) -> bool:
