@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -179,6 +180,8 @@ class Case(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When the current open spell began (opened_at, or the inbound that last reopened it).
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Sum of open spells: time to resolution counts only while the case was open.
@@ -239,6 +242,29 @@ class DuplicateSuggestion(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merge_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class MatchProfile(db.Model):
+    """What duplicate scoring knows of an active customer (names, address, birth date, identifiers),
+    kept beside the customer so suggestions for one customer never rebuild everyone's records."""
+
+    __tablename__ = "match_profiles"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    record: Mapped[dict] = mapped_column(Json, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MatchKey(db.Model):
+    """A blocking key (same postcode, phonetic surname, birth date...) or a value whose frequency
+    weighs agreement, per customer, hashed to 64 bits: candidates are the customers sharing a key."""
+
+    __tablename__ = "match_keys"
+
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class PrivacyRequest(db.Model):
