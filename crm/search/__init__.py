@@ -3,7 +3,7 @@
 With ELASTICSEARCH_URL set, customers and interactions are indexed into Elasticsearch through the
 outbox and searched there; without it, the same calls are answered from the database (sql.py).
 Profiles write rows and outbox entries; search reads them. Nothing outside this package talks to
-Elasticsearch directly.
+Elasticsearch directly, except through `elastic.client()` and the read aliases `elastic.alias(...)`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from __future__ import annotations
 from flask import current_app
 
 from crm.search.outbox import index_lag_seconds, record_change
+from crm.search.query import ParsedQuery, SearchPage, SearchRequest
+
+BACKENDS = ("elasticsearch", "sql")
 
 
 def uses_elasticsearch() -> bool:
@@ -33,4 +36,51 @@ def drain(limit: int = 5000) -> int:
     return _drain(limit=limit)
 
 
-__all__ = ["drain", "index_lag_seconds", "record_change", "state", "uses_elasticsearch"]
+def parse_query(raw: str) -> ParsedQuery:
+    """The search box's text read with this deployment's phone region and plus-tag rule."""
+    from crm.search.query import parse
+
+    cfg = current_app.config
+    return parse(raw, default_region=cfg["DEFAULT_PHONE_REGION"], strip_plus_tags=cfg["EMAIL_STRIP_PLUS_TAGS"])
+
+
+def search(request: SearchRequest, backend: str | None = None) -> SearchPage:
+    """Run a search on Elasticsearch when configured, else on the database; `backend` forces one.
+
+    When Elasticsearch fails (down, timing out) an unforced search is answered by the SQL backend.
+    """
+    forced = backend is not None
+    backend = backend or ("elasticsearch" if uses_elasticsearch() else "sql")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+    from crm.search import sql
+
+    if backend == "sql":
+        return sql.search(request)
+    from crm.search import elastic, es_query
+
+    try:
+        return es_query.search(request)
+    except elastic.ES_ERRORS as exc:
+        if forced:
+            raise
+        # The database holds the truth and the SQL backend reads it directly: slower, never wrong.
+        from crm.jobs import warn_once
+
+        warn_once("search-es", f"search: Elasticsearch failed ({elastic.describe(exc)}); answering from the database")
+        page = sql.search(request)
+        page.notes.append("Elasticsearch is unavailable: answered from the database")
+        return page
+
+
+__all__ = [
+    "SearchPage",
+    "SearchRequest",
+    "drain",
+    "index_lag_seconds",
+    "parse_query",
+    "record_change",
+    "search",
+    "state",
+    "uses_elasticsearch",
+]

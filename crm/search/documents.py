@@ -1,67 +1,298 @@
-"""Documents built from the database rows: what the index holds for a customer and an interaction."""
+"""The documents the index holds, built from the database rows in bulk: one query per table per batch,
+never one per customer, because the drain and the rebuild both go through here.
+
+A customer document carries what search and segments filter on: folded names, identifiers in every
+matchable form, aggregates, attributes (city, postcode, country, birth year, custom keys typed by value),
+segment ids, purchased skus, categories and order numbers. An interaction document carries its customer
+id, channel, type, direction, time, folded subject and text, sentiment, survey score and order details.
+`None` for an id means the document must go: the row is gone (erased) or merged into another.
+"""
 
 from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.profiles.models import Customer, Identifier, Interaction
+from crm.profiles.models import Customer, CustomerAttribute, Identifier, Interaction
+from crm.search import mappings, text
+from crm.segments.models import SegmentMember
+
+MAX_TEXT_CHARS = 100_000
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def customer_doc(customer: Customer, identifiers: list[Identifier]) -> dict:
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _rows_by_customer(stmt) -> dict[int, list]:
+    out: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(stmt):
+        out[row[0]].append(row)
+    return out
+
+
+def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
+    """id -> document (None when the customer is gone or merged) for every id asked."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    t = Customer.__table__
+    rows = {r.id: r for r in db.session.execute(select(t).where(t.c.id.in_(ids)))}
+    live = [i for i, r in rows.items() if r.status == "active"]
+    related = _related(live)
+    _, fields_for = mappings.segment_extension()
+    extra = fields_for(live) if (fields_for and live) else {}
+    out: dict[int, dict | None] = {}
+    for cid in ids:
+        row = rows.get(cid)
+        if row is None or row.status != "active":
+            out[cid] = None
+            continue
+        doc = customer_doc(row, **{name: values.get(cid, []) for name, values in related.items()})
+        doc.update(extra.get(cid) or {})
+        out[cid] = doc
+    return out
+
+
+def _related(ids: list[int]) -> dict[str, dict[int, list]]:
+    if not ids:
+        return {"identifiers": {}, "attributes": {}, "purchases": {}, "segments": {}}
+    ident, attr, inter = Identifier.__table__, CustomerAttribute.__table__, Interaction.__table__
+    member = SegmentMember.__table__
     return {
-        "id": customer.id,
-        "name": customer.display_name,
-        "identifiers": [f"{i.kind}:{i.value}" for i in identifiers],
-        "last_seen_at": customer.last_seen_at.isoformat() if customer.last_seen_at else None,
+        "identifiers": _rows_by_customer(
+            select(ident.c.customer_id, ident.c.kind, ident.c.value)
+            .where(ident.c.customer_id.in_(ids))
+            .order_by(ident.c.id)
+        ),
+        "attributes": _rows_by_customer(
+            select(attr.c.customer_id, attr.c.key, attr.c.origin, attr.c.value).where(attr.c.customer_id.in_(ids))
+        ),
+        "purchases": _rows_by_customer(
+            select(inter.c.customer_id, inter.c.data).where(inter.c.customer_id.in_(ids), inter.c.type == "purchase")
+        ),
+        "segments": _rows_by_customer(
+            select(member.c.customer_id, member.c.segment_id).where(member.c.customer_id.in_(ids))
+        ),
     }
 
 
-def interaction_doc(interaction: Interaction) -> dict:
+def customer_doc(row, *, identifiers: list, attributes: list, purchases: list, segments: list) -> dict:
+    attrs = effective_attributes(attributes)
+    doc = {
+        "entity": "customer",
+        "key": f"customer:{row.id}",
+        "id": row.id,
+        "status": row.status,
+        "version": row.version,
+        "display_name": row.display_name,
+        "journey_stage": row.journey_stage,
+        "channels": sorted(((row.counts or {}).get("channel") or {}).keys()),
+        "last_channel": row.last_channel,
+        "activity_at": _iso(row.last_seen_at or row.created_at),
+        "created_at": _iso(row.created_at),
+        "first_seen_at": _iso(row.first_seen_at),
+        "last_seen_at": _iso(row.last_seen_at),
+        "last_purchase_at": _iso(row.last_purchase_at),
+        "interaction_count": row.interaction_count,
+        "orders_count": row.orders_count,
+        "open_cases": row.open_cases,
+        "nps_score": row.nps_score,
+        "csat_score": row.csat_score,
+        "ces_score": row.ces_score,
+        "sentiment_avg": row.sentiment_avg,
+        "churn_risk": row.churn_risk,
+        "ltv_amount": float(row.ltv_amount) if row.ltv_amount is not None else None,
+        "lifetime_value": {cur: float(v) for cur, v in (row.lifetime_value or {}).items()},
+        "segments": sorted({s.segment_id for s in segments}),
+    }
+    doc.update(name_fields(row.display_name, attrs))
+    doc.update(identifier_fields([(i.kind, i.value) for i in identifiers]))
+    doc.update(purchase_fields([p.data for p in purchases]))
+    doc.update(attribute_fields(attrs))
+    return doc
+
+
+def effective_attributes(rows: list) -> dict[str, object]:
+    """key -> value, an agent's pinned value over the channel's (as profiles.attributes.effective)."""
+    out: dict[str, object] = {}
+    for row in sorted(rows, key=lambda r: r.origin != "agent"):
+        out.setdefault(row.key, row.value)
+    return out
+
+
+def name_fields(display_name: str | None, attrs: dict) -> dict:
+    first, last = attrs.get("first_name"), attrs.get("last_name")
+    tokens: list[str] = []
+    for value in (display_name, first, last, attrs.get("name")):
+        if isinstance(value, str):
+            tokens += text.name_tokens(value)
     return {
-        "id": interaction.id,
-        "customer_id": interaction.customer_id,
-        "channel": interaction.channel,
-        "type": interaction.type,
-        "occurred_at": interaction.occurred_at.isoformat(),
-        "subject": interaction.subject,
-        "text": interaction.text,
+        "names": " ".join(text.unique(tokens)),
+        "first_name": text.fold(first) if isinstance(first, str) else None,
+        "last_name": text.fold(last) if isinstance(last, str) else None,
     }
 
 
-def actions_for(rows, write_aliases: dict[str, str]) -> list[dict]:
-    """Bulk actions for outbox rows: one per entity and id, however many rows name it."""
-    wanted: dict[str, set[int]] = {"customer": set(), "interaction": set()}
-    for row in rows:
-        wanted[row.entity].add(row.entity_id)
-    actions = []
-    if wanted["customer"]:
-        customers = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(wanted["customer"])))}
-        idents: dict[int, list[Identifier]] = {}
-        for ident in db.session.scalars(select(Identifier).where(Identifier.customer_id.in_(customers.keys()))):
-            idents.setdefault(ident.customer_id, []).append(ident)
-        for cid in wanted["customer"]:
-            customer = customers.get(cid)
-            if customer is None or customer.status != "active":
-                actions.append({"_op_type": "delete", "_index": write_aliases["customer"], "_id": str(cid)})
-            else:
-                actions.append(
-                    {
-                        "_index": write_aliases["customer"],
-                        "_id": str(cid),
-                        "_source": customer_doc(customer, idents.get(cid, [])),
-                    }
-                )
-    if wanted["interaction"]:
-        found = {
-            i.id: i for i in db.session.scalars(select(Interaction).where(Interaction.id.in_(wanted["interaction"])))
-        }
-        for iid in wanted["interaction"]:
-            item = found.get(iid)
-            if item is None:
-                actions.append({"_op_type": "delete", "_index": write_aliases["interaction"], "_id": str(iid)})
-            else:
-                actions.append(
-                    {"_index": write_aliases["interaction"], "_id": str(iid), "_source": interaction_doc(item)}
-                )
-    return actions
+def identifier_fields(identifiers: list[tuple[str, str]]) -> dict:
+    emails = [v for k, v in identifiers if k == "email"]
+    phones = [v for k, v in identifiers if k == "phone"]
+    words: list[str] = []
+    for kind, value in identifiers:
+        words += text.identifier_tokens(kind, value)
+    return {
+        "identifiers": [f"{k}:{v}" for k, v in identifiers],
+        "identifier_values": text.unique(v for _, v in identifiers),
+        "identifier_handles": text.unique(
+            text.fold(text.handle_of(v)) for k, v in identifiers if k in ("chat", "external")
+        ),
+        "identifiers_text": " ".join(text.unique(words)),
+        "emails": emails,
+        "emails_rev": [e[::-1] for e in emails],
+        "email_local": text.unique(text.email_parts(e)[0] for e in emails),
+        "email_domain": text.unique(text.email_parts(e)[1] for e in emails),
+        "phones": phones,
+        "phone_digits_rev": [text.reversed_digits(p) for p in phones],
+        "loyalty_ids": [v for k, v in identifiers if k == "loyalty"],
+    }
+
+
+def purchase_fields(purchases: list[dict]) -> dict:
+    orders, skus, categories = [], [], []
+    for data in purchases:
+        data = data or {}
+        if data.get("order_number"):
+            orders.append(text.normalise_order_number(str(data["order_number"])))
+        for item in data.get("items") or []:
+            if isinstance(item, dict):
+                if item.get("sku"):
+                    skus.append(str(item["sku"]))
+                if item.get("category"):
+                    categories.append(text.fold(str(item["category"])))
+    return {"order_numbers": text.unique(orders), "skus": text.unique(skus), "categories": text.unique(categories)}
+
+
+def attribute_fields(attrs: dict) -> dict:
+    address = attrs.get("address") if isinstance(attrs.get("address"), dict) else {}
+    birth = attrs.get("birth_date") if isinstance(attrs.get("birth_date"), str) else None
+    doc: dict = {
+        "address": {
+            "city": text.fold(address.get("city")) or None,
+            "postcode": re.sub(r"\s", "", str(address.get("postcode") or "")).upper() or None,
+            "region": text.fold(address.get("region")) or None,
+            "country": str(address["country"]).upper() if address.get("country") else None,
+        },
+        "birth_date": birth if birth and _DATE.match(birth) else None,
+        "birth_year": int(birth[:4]) if birth and _DATE.match(birth) else None,
+        "locale": attrs.get("locale") if isinstance(attrs.get("locale"), str) else None,
+        "consent": {},
+    }
+    for channel in ("email", "sms", "phone"):
+        value = attrs.get(f"consent.{channel}")
+        if isinstance(value, dict) and "granted" in value:
+            doc["consent"][channel] = bool(value["granted"])
+    custom: dict[str, dict] = {f"custom_{kind}": {} for kind in mappings.CUSTOM_TYPES}
+    for key, value in attrs.items():
+        if key.startswith("custom."):
+            kind = custom_kind(value)
+            if kind:
+                custom[f"custom_{kind}"][key[len("custom.") :]] = value
+    doc.update(custom)
+    return doc
+
+
+def custom_kind(value) -> str | None:
+    """Which typed object a custom value is indexed in (None for values search cannot type)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "date" if _DATE.match(value) else "keyword"
+    return None
+
+
+INTERACTION_COLUMNS = (
+    "id",
+    "customer_id",
+    "source_id",
+    "channel",
+    "type",
+    "direction",
+    "occurred_at",
+    "received_at",
+    "processed_at",
+    "subject",
+    "text",
+    "data",
+    "sentiment",
+    "case_id",
+)
+
+
+def interaction_docs(ids: Iterable[int]) -> dict[int, dict | None]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    t = Interaction.__table__
+    cols = [t.c[name] for name in INTERACTION_COLUMNS]
+    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(t.c.id.in_(ids)))}
+    return {i: found.get(i) for i in ids}
+
+
+def interaction_body(row) -> str:
+    """What an interaction says: its text, a chat's messages, a survey's comment (as the customer wrote them)."""
+    data = row.data or {}
+    parts = [row.text or ""]
+    for message in data.get("messages") or []:
+        if isinstance(message, dict) and message.get("text"):
+            parts.append(str(message["text"]))
+    if data.get("comment") and data.get("comment") != row.text:
+        parts.append(str(data["comment"]))
+    return "\n".join(p for p in parts if p)[:MAX_TEXT_CHARS]
+
+
+def interaction_doc(row) -> dict:
+    data = row.data or {}
+    body = interaction_body(row)
+    items = [i for i in (data.get("items") or []) if isinstance(i, dict)]
+    score = data.get("score")
+    return {
+        "entity": "interaction",
+        "key": f"interaction:{row.id}",
+        "id": row.id,
+        "customer_id": row.customer_id,
+        "source_id": row.source_id,
+        "channel": row.channel,
+        "type": row.type,
+        "direction": row.direction,
+        "occurred_at": _iso(row.occurred_at),
+        "activity_at": _iso(row.occurred_at),
+        "received_at": _iso(row.received_at),
+        "processed_at": _iso(row.processed_at),
+        "subject": text.fold(row.subject) or None,
+        "text": text.fold(body) or None,
+        "sentiment": row.sentiment,
+        "survey_kind": data.get("kind") if row.type == "survey" else None,
+        "score": float(score) if isinstance(score, (int, float)) else None,
+        "order_number": text.normalise_order_number(str(data["order_number"])) if data.get("order_number") else None,
+        "skus": text.unique(str(i["sku"]) for i in items if i.get("sku")),
+        "categories": text.unique(text.fold(str(i["category"])) for i in items if i.get("category")),
+        "total": _number(data.get("total")),
+        "currency": data.get("currency"),
+        "case_id": row.case_id,
+        "outcome": data.get("outcome"),
+        "duration_s": _number(data.get("duration_s")),
+    }
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

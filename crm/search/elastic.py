@@ -1,19 +1,28 @@
-"""The Elasticsearch backend: the client, the indices behind aliases, applying outbox rows, searching."""
+"""The Elasticsearch side: the client, the indices behind their aliases, and bulk writes.
+
+Each entity has a read alias (searches), a write alias (the drain) and, while `flask search reindex`
+runs, a rebuild alias on the index being built: the drain writes every change to both, so nothing that
+happens during a rebuild is lost. Writes are versioned (external_gte, the database clock at the time
+the rows were read), so a slower writer holding older data can never overwrite newer data, whichever
+arrives last.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, helpers
 from flask import current_app
 
-from crm.search import documents, mappings
+from crm.search import mappings
 
 log = logging.getLogger(__name__)
 
 ES_ERRORS = (ApiError, TransportError, ESConnectionError)
+ALIAS_KINDS = ("read", "write", "rebuild")
 
 
 def client() -> Elasticsearch:
@@ -30,64 +39,151 @@ def client() -> Elasticsearch:
     return es
 
 
+def describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+
+
 def cluster_state() -> dict:
     try:
         health = client().options(request_timeout=2).cluster.health()
         return {"state": "up", "cluster": health["status"]}
     except ES_ERRORS as exc:
-        return {"state": "down", "error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"}
+        return {"state": "down", "error": describe(exc)}
+
+
+def prefix() -> str:
+    return current_app.config["SEARCH_INDEX_PREFIX"]
 
 
 def alias(entity: str, kind: str = "read") -> str:
-    """The read or write alias of an entity's index: <prefix>-<entity>s-<kind>."""
-    return f"{current_app.config['SEARCH_INDEX_PREFIX']}-{entity}s-{kind}"
+    """An entity's alias: <prefix>-<entity>s-read | -write | -rebuild."""
+    if kind not in ALIAS_KINDS:
+        raise ValueError(f"alias kind must be one of {', '.join(ALIAS_KINDS)}")
+    return f"{prefix()}-{entity}s-{kind}"
 
 
-def ensure_indices() -> None:
-    """Create the current index version for each entity, with both aliases, if no read alias exists yet."""
-    es = client()
+def entity_of(index_or_alias: str | None) -> str:
+    return "customer" if re.search(r"-customers-", str(index_or_alias or "")) else "interaction"
+
+
+def refresh_option() -> dict:
+    """SEARCH_REFRESH: 'false' in production (the index refreshes every second), 'wait_for' in tests."""
+    value = str(current_app.config.get("SEARCH_REFRESH") or "false").lower()
+    return {} if value in ("false", "0", "no", "") else {"refresh": "wait_for" if value == "wait_for" else "true"}
+
+
+def put_templates(es: Elasticsearch) -> None:
     for entity in mappings.ENTITIES:
-        read = alias(entity, "read")
-        if es.indices.exists_alias(name=read):
-            continue
-        index = mappings.index_name(current_app.config["SEARCH_INDEX_PREFIX"], entity, mappings.VERSION)
-        if not es.indices.exists(index=index):
-            es.indices.create(index=index, **mappings.index_body(entity))
-        es.indices.update_aliases(
-            actions=[
-                {"add": {"index": index, "alias": read}},
-                {"add": {"index": index, "alias": alias(entity, "write"), "is_write_index": True}},
-            ]
+        es.indices.put_index_template(
+            name=mappings.template_name(prefix(), entity), **mappings.template_body(prefix(), entity)
         )
 
 
-def apply_changes(rows) -> tuple[list[int], dict]:
-    """Send the documents for outbox rows in one bulk request: (ids of rows done, {row: error})."""
+def ensure_indices() -> None:
+    """Templates, and a first index version with both aliases where none exists; once per process and prefix."""
+    ready: set = current_app.extensions.setdefault("crm.search.ready", set())
+    if prefix() in ready:
+        return
+    es = client()
+    put_templates(es)
+    for entity in mappings.ENTITIES:
+        if es.indices.exists_alias(name=alias(entity, "read")):
+            upgrade_mapping(es, entity)
+            continue
+        # A fixed first name: two workers starting at once create one index, not two.
+        index = mappings.index_name(prefix(), entity, mappings.VERSION, "0")
+        try:
+            es.indices.create(index=index)
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+        es.indices.update_aliases(
+            actions=[
+                {"add": {"index": index, "alias": alias(entity, "read")}},
+                {"add": {"index": index, "alias": alias(entity, "write"), "is_write_index": True}},
+            ]
+        )
+    ready.add(prefix())
+
+
+def forget_indices() -> None:
+    """After an alias went missing (indices deleted by hand): check them again on the next write."""
+    current_app.extensions.setdefault("crm.search.ready", set()).discard(prefix())
+
+
+def upgrade_mapping(es: Elasticsearch, entity: str) -> None:
+    """Fields added to the design since the live index was built are put on it in place."""
+    wanted = mappings.mappings(entity)
+    current = es.indices.get_mapping(index=alias(entity, "write"))
+    for index, body in current.items():
+        meta = (body.get("mappings") or {}).get("_meta") or {}
+        if meta.get("mapping_hash") == wanted["_meta"]["mapping_hash"]:
+            continue
+        try:
+            es.indices.put_mapping(
+                index=index,
+                properties=wanted["properties"],
+                dynamic_templates=wanted["dynamic_templates"],
+                meta=wanted["_meta"],
+            )
+            log.info("search: added the new fields of design %s to %s", mappings.VERSION, index)
+        except BadRequestError as exc:
+            log.warning(
+                "search: %s cannot take the current design in place (%s); run `flask search reindex`", index, exc
+            )
+
+
+def write_targets(es: Elasticsearch) -> dict[str, list[str]]:
+    """entity -> aliases every change goes to: the write alias, plus the rebuild alias while one exists."""
+    targets = {entity: [alias(entity, "write")] for entity in mappings.ENTITIES}
     try:
-        ensure_indices()
-    except ES_ERRORS as exc:
-        return [], {row: f"{exc.__class__.__name__}: {exc}" for row in rows}
-    actions = documents.actions_for(rows, {e: alias(e, "write") for e in mappings.ENTITIES})
-    if not actions:
-        return [row.id for row in rows], {}
-    failed_keys: dict[tuple[str, str], str] = {}
-    try:
-        for ok, item in helpers.streaming_bulk(
-            client(), actions, raise_on_error=False, raise_on_exception=False, max_retries=2, chunk_size=500
-        ):
-            if not ok:
-                op, result = next(iter(item.items()))
-                if op == "delete" and result.get("status") == 404:
-                    continue  # already gone: the goal of a delete
-                entity = "customer" if "-customers-" in str(result.get("_index")) else "interaction"
-                failed_keys[(entity, str(result.get("_id")))] = str(result.get("error"))[:500]
-    except ES_ERRORS as exc:
-        return [], {row: f"{exc.__class__.__name__}: {exc}" for row in rows}
-    ok_ids, failed = [], {}
-    for row in rows:
-        key = (row.entity, str(row.entity_id))
-        if key in failed_keys:
-            failed[row] = failed_keys[key]
-        else:
-            ok_ids.append(row.id)
-    return ok_ids, failed
+        found = es.indices.get_alias(name=f"{prefix()}-*-rebuild")
+    except NotFoundError:
+        return targets
+    names = {name for body in found.values() for name in (body.get("aliases") or {})}
+    for entity in mappings.ENTITIES:
+        if alias(entity, "rebuild") in names:
+            targets[entity].append(alias(entity, "rebuild"))
+    return targets
+
+
+def bulk_failures(es: Elasticsearch, actions, *, chunk_size: int = 500) -> dict[tuple[str, int], str]:
+    """Send bulk actions; (entity, id) -> error for each that did not take.
+
+    A version conflict means newer data is there already, and a delete of a missing document is
+    already done: neither is a failure. Rejections (429) are retried with backoff by the helper.
+    """
+    failures: dict[tuple[str, int], str] = {}
+    for ok, item in helpers.streaming_bulk(
+        es,
+        actions,
+        chunk_size=chunk_size,
+        max_retries=3,
+        initial_backoff=0.5,
+        max_backoff=5,
+        raise_on_error=False,
+        raise_on_exception=False,
+        **refresh_option(),
+    ):
+        if ok:
+            continue
+        op, result = next(iter(item.items()))
+        status = result.get("status")
+        if status == 409 or (op == "delete" and status == 404):
+            continue
+        error = result.get("error")
+        if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+            forget_indices()
+        failures[(entity_of(result.get("_index")), int(result.get("_id")))] = str(error)[:500]
+    return failures
+
+
+def delete_interactions_of(es: Elasticsearch, customer_ids: list[int], targets: list[str]) -> None:
+    """Erased customers: every interaction document still naming them goes too (a safety net behind erase)."""
+    es.delete_by_query(
+        index=",".join(targets),
+        query={"terms": {"customer_id": customer_ids}},
+        conflicts="proceed",
+        refresh=True,
+        ignore_unavailable=True,
+    )

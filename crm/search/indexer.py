@@ -1,0 +1,76 @@
+"""From entity ids to bulk actions and back to what failed: the part the drain and the rebuild share.
+
+Documents are read from the database at the moment of sending and versioned with the database clock
+taken before the read, so of two writers the one that read later wins in the index, whatever order
+their requests arrive in (external_gte versioning).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import select, text
+
+from crm.extensions import db
+from crm.profiles.models import Customer
+from crm.search import documents, elastic
+
+VERSION_TYPE = "external_gte"
+
+
+def clock_us() -> int:
+    """Microseconds on the database clock (the one every writer shares); the local clock on SQLite."""
+    if db.engine.dialect.name == "postgresql":
+        return int(
+            db.session.execute(text("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")).scalar()
+        )
+    return time.time_ns() // 1000
+
+
+def docs_for(entity: str, ids: Iterable[int]) -> dict[int, dict | None]:
+    return documents.customer_docs(ids) if entity == "customer" else documents.interaction_docs(ids)
+
+
+def actions(entity: str, docs: dict[int, dict | None], targets: list[str], version: int):
+    """Index or delete actions for each document and target alias."""
+    for entity_id, doc in docs.items():
+        for target in targets:
+            meta = {"_index": target, "_id": str(entity_id), "version": version, "version_type": VERSION_TYPE}
+            if doc is None:
+                yield {"_op_type": "delete", **meta}
+            else:
+                # require_alias: a write to a removed rebuild alias must fail, not create an index by that name.
+                yield {"_op_type": "index", "require_alias": True, **meta, "_source": doc}
+
+
+def erased_customers(ids: list[int]) -> list[int]:
+    """Of customers whose document goes, those whose row is gone (erased), not merged."""
+    if not ids:
+        return []
+    present = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(ids))))
+    return [i for i in ids if i not in present]
+
+
+def index_entities(es: Elasticsearch, wanted: dict[str, set[int]], version: int) -> dict[tuple[str, int], str]:
+    """Bring the index in line with the database for these ids; (entity, id) -> error for what did not."""
+    elastic.ensure_indices()
+    targets = elastic.write_targets(es)
+    all_actions: list[dict] = []
+    gone_customers: list[int] = []
+    for entity, ids in wanted.items():
+        if not ids:
+            continue
+        docs = docs_for(entity, ids)
+        if entity == "customer":
+            gone_customers = erased_customers([i for i, d in docs.items() if d is None])
+        all_actions.extend(actions(entity, docs, targets[entity], version))
+    failures = elastic.bulk_failures(es, all_actions)
+    if gone_customers:
+        try:
+            elastic.delete_interactions_of(es, gone_customers, targets["interaction"])
+        except elastic.ES_ERRORS as exc:
+            for cid in gone_customers:
+                failures[("customer", cid)] = elastic.describe(exc)
+    return failures
