@@ -7,6 +7,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "marketer": {"customers:read", "search", "segments:read", "segments:write", "metrics:read", "experiments"},
     "admin": {"*"},
 }
+# Every role manages its own API tokens.
+for _granted in PERMISSIONS.values():
+    _granted.add("account")
 
 
 def can(role: str | None, permission: str) -> bool:

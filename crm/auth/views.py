@@ -1,6 +1,8 @@
 """Login and logout (Flask-Login sessions, CSRF-protected form, rate-limited), and how requests authenticate.
 
-A request is authenticated by its session cookie or by `Authorization: Bearer <token>`.
+A request is authenticated by its session cookie or by `Authorization: Bearer <token>`. Cookie-
+authenticated writes must carry the CSRF token (a form field, or the X-CSRFToken header from the page's
+meta tag); token-authenticated ones need not, since no other site can make a browser send that header.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from wtforms.validators import DataRequired, Email, Length
 from crm.auth import tokens
 from crm.auth.models import User
 from crm.columns import utcnow
-from crm.extensions import db, limiter, login_manager
+from crm.extensions import csrf, db, limiter, login_manager
 
 bp = Blueprint("auth", __name__, template_folder="../web/templates")
 
@@ -32,11 +34,26 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> User | None:
-    header = req.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return tokens.user_for_token(value.strip())
+    value = _bearer_token(req)
+    return tokens.user_for_token(value) if value else None
+
+
+def _bearer_token(req) -> str | None:
+    scheme, _, value = req.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+@bp.record_once
+def _csrf_checked_here(state) -> None:
+    # CSRFProtect's own hook would check every POST, token-authenticated API calls included.
+    state.app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+
+@bp.before_app_request
+def _csrf_for_cookie_sessions() -> None:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or _bearer_token(request):
+        return
+    csrf.protect(apply_exemptions=True)
 
 
 class LoginForm(FlaskForm):
