@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
         "crm.segments.cli:segments_cli",
         "crm.profiles.cli:identity_cli",
         "crm.profiles.cli:merges_cli",
+        "crm.profiles.cli:privacy_cli",
         "crm.experiments.cli:experiments_cli",
     ):
         _optional(app, dotted)

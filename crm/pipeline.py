@@ -87,7 +87,15 @@ def refresh_customer(customer: Customer, interaction_id: int | None = None) -> N
     aggregates.recompute(customer)
     _personalize(customer)
     _segments(customer, interaction_id)
+    _suggestions(customer, interaction_id)
     record_change("customer", customer.id)
+
+
+def _suggestions(customer: Customer, interaction_id: int | None) -> None:
+    """Duplicate suggestions for the customer just touched: its match record, then its candidates only."""
+    from crm.profiles.suggestions import refresh_for
+
+    refresh_for(customer, interaction_id)
 
 
 def _personalize(customer: Customer) -> None:

@@ -15,4 +15,13 @@ def openapi_document():
 
 
 # Resource modules register their operations on import (after bp exists).
-from crm.api import customers, search, sources, tokens, users  # noqa: E402, F401
+from crm.api import (  # noqa: E402, F401
+    cases,
+    customers,
+    identity,
+    privacy,
+    search,
+    sources,
+    tokens,
+    users,
+)

@@ -1,4 +1,6 @@
-"""Profile aggregates, recomputed from the customer's rows (never incremented).
+"""Profile aggregates, recomputed from the customer's rows (never incremented): first and last seen,
+counts per channel and type, last contact channel, lifetime value per currency, latest survey scores,
+open cases, recent sentiment, and the display name from the attributes.
 
 Recomputing makes a job that runs twice count once, and a merge or undo right by construction.
 """
@@ -28,10 +30,12 @@ def _money(value) -> Decimal:
 
 def recompute(customer: Customer) -> None:
     cid = customer.id
-    base = select(Interaction).where(Interaction.customer_id == cid)
-    first, last, total = db.session.execute(
-        select(func.min(Interaction.occurred_at), func.max(Interaction.occurred_at), func.count()).where(
-            Interaction.customer_id == cid
+    # An agent's note is not the customer getting in touch: it counts, but is not "seen" or a channel.
+    contacts = select(Interaction).where(Interaction.customer_id == cid, Interaction.type != "note")
+    total = db.session.scalar(select(func.count()).where(Interaction.customer_id == cid))
+    first, last = db.session.execute(
+        select(func.min(Interaction.occurred_at), func.max(Interaction.occurred_at)).where(
+            Interaction.customer_id == cid, Interaction.type != "note"
         )
     ).one()
     customer.first_seen_at, customer.last_seen_at, customer.interaction_count = first, last, total
@@ -48,7 +52,7 @@ def recompute(customer: Customer) -> None:
         ).all()
     )
     customer.counts = {"channel": by_channel, "type": by_type}
-    latest = db.session.scalar(base.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(1))
+    latest = db.session.scalar(contacts.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(1))
     customer.last_channel = latest.channel if latest else None
     _purchases(customer)
     _surveys(customer)

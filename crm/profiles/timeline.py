@@ -13,6 +13,29 @@ from crm.errors import InvalidPayload
 from crm.extensions import db
 from crm.profiles.models import Case, Interaction
 
+# What each kind of interaction shows in the timeline besides its text: the channel's own details.
+DETAIL_KEYS = {
+    "call": ("duration_s", "outcome", "recording_url"),
+    "purchase": ("store_id", "store_name", "order_number", "currency", "total", "refund", "items"),
+    "visit": ("store_id", "store_name"),
+    "survey": ("kind", "score", "comment"),
+    "note": ("author",),
+}
+CHANNEL_DETAIL_KEYS = {
+    "chat": ("conversation_id", "messages"),
+    "email": ("message_id", "in_reply_to", "thread_id"),
+}
+
+
+def channel_details(interaction: Interaction) -> dict:
+    """The details a person reads on a timeline entry: a call's duration and outcome, an order's total
+    and items, a survey's score, a chat's messages, an email's thread; absent keys are left out."""
+    data = interaction.data or {}
+    keys = DETAIL_KEYS.get(interaction.type, ()) + CHANNEL_DETAIL_KEYS.get(interaction.channel, ())
+    if interaction.type == "call" or interaction.channel == "phone":
+        keys += tuple(k for k in DETAIL_KEYS["call"] if k not in keys)
+    return {key: data[key] for key in keys if data.get(key) not in (None, "", [])}
+
 
 @dataclass
 class TimelinePage:
