@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import phonenumbers
 
 from bench.identity import vocab
+from crm.profiles.nicknames import are_nicknames
 
 AREA_CODES = {
     "Springfield": ("217",),
@@ -153,6 +154,11 @@ class World:
         return address
 
 
+def _one_name(a: str, b: str) -> bool:
+    a, b = ascii_fold(a), ascii_fold(b)
+    return a == b or are_nicknames(a, b) or a.startswith(b) or b.startswith(a)
+
+
 def _first_name(rng: random.Random, gender: str) -> str:
     return zipf_choice(rng, vocab.FEMALE_FIRST if gender == "f" else vocab.MALE_FIRST, FIRST_EXPONENT)
 
@@ -225,9 +231,11 @@ def _household(world: World, head: Person, next_id: int) -> list[Person]:
     taken = {head.first}
 
     def first_for(gender: str) -> str:
+        # Families do not give two members one name in two spellings (Robert and Bobby, Paul and
+        # Paula); one name twice (John Sr. and Jr.) is not modelled either.
         while True:
             name = _first_name(rng, gender)
-            if name not in taken:
+            if not any(_one_name(name, other) for other in taken):
                 taken.add(name)
                 return name
 

@@ -106,6 +106,7 @@ def related_names(first_name: str) -> frozenset[str]:
     return frozenset(n for formal in formals for n in (formal, *NICKNAMES.get(formal, ())))
 
 
+@cache
 def known_first_names() -> frozenset[str]:
     """Every name in the table, formal or familiar: names known to be real, so never typos of each other."""
     return frozenset(_index())

@@ -30,8 +30,8 @@ BLOCK_CAP = 200  # a block this big (a shared ZIP, "Smith J") is too common to s
 DUPLICATE_RATE = 0.1
 HOUSEHOLD_CAP = 9.5  # surname and address together say "same household" at most: relatives share both
 NAME_CAP = 12.0
+MEMO_LIMIT = 500_000
 HOUSEHOLD_FIRST_NAME = 5.0
-SMALL_POSTCODE = 0.0005  # a postcode this rare is a street or two (UK), not a town's worth (US ZIP)
 _FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "đ": "d", "ı": "i"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SEPARATORS = re.compile(r"[._-]")
@@ -69,28 +69,47 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Frequencies:
-    """How many records carry each first name, surname, postcode and city: the u-probabilities."""
+    """How many of `total` records carry each value, the u-probabilities of the scoring.
+
+    `counts` maps "first", "last", "postcode", "city" and "domain" (of emails) to {value: records}, the
+    values folded as `features` folds them. A table left out falls back to DEFAULT_SHARES (a missing
+    "domain" table reads every one-letter domain difference as a typo).
+    """
 
     total: int = 10_000
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Name comparisons by (kind, a, b): the same few thousand names meet again and again.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def compared(self, kind: str, a: str, b: str, compare):
+        key = (kind, a, b) if a <= b else (kind, b, a)
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) > MEMO_LIMIT:
+                self.memo.clear()
+            found = self.memo[key] = compare(key[1], key[2], self)
+        return found
 
     @classmethod
     def from_records(cls, records: Iterable[PersonRecord]) -> Frequencies:
-        counts: dict[str, Counter] = {k: Counter() for k in ("name", "postcode", "city", "domain")}
+        counts: dict[str, Counter] = {k: Counter() for k in ("first", "last", "postcode", "city", "domain")}
         total = 0
         for record in records:
             total += 1
             f = features(record)
-            # First names and surnames in one table: a swapped record (first name "Smith") then
-            # weighs Smith as common as it is, whichever field it sits in.
-            for key, value in (("name", f.first), ("name", f.last), ("postcode", f.postcode), ("city", f.city)):
+            for key, value in (("first", f.first), ("last", f.last), ("postcode", f.postcode), ("city", f.city)):
                 if value:
                     counts[key][value] += 1
             counts["domain"].update(e.rpartition("@")[2] for e in f.emails)
         return cls(total=max(total, 2), counts=counts)
 
     def count(self, kind: str, value: str) -> int | None:
-        table = self.counts.get("name" if kind in ("first", "last") else kind)
+        """Records carrying `value`; None when there is no table for it. A name is counted in both
+        roles, so a swapped record (first name "Smith") weighs Smith as common as it is."""
+        if kind in ("first", "last"):
+            tables = [self.counts[k] for k in ("first", "last") if k in self.counts]
+            return sum(t.get(value, 0) for t in tables) if tables else None
+        table = self.counts.get(kind)
         return None if table is None else table.get(value, 0)
 
     def share(self, kind: str, value: str) -> float:
@@ -270,10 +289,10 @@ def _one_slip(a: str, b: str) -> bool:
 
 def _is_rare(kind: str, value: str, freq: Frequencies) -> bool:
     """Seen at most twice (the pair itself): more likely a misspelling than a name of its own."""
+    if kind == "first" and value in known_first_names():
+        return False  # Marge is a name, however few Marges there are
     count = freq.count(kind, value)
-    if count is None:
-        return kind != "first" or value not in known_first_names()
-    return count <= 2
+    return True if count is None else count <= 2
 
 
 def _typo_of(a: str, b: str, kind: str, freq: Frequencies) -> bool:
@@ -283,8 +302,9 @@ def _typo_of(a: str, b: str, kind: str, freq: Frequencies) -> bool:
     ca, cb = freq.count(kind, a), freq.count(kind, b)
     if ca is None or cb is None:
         return kind == "last" or _is_rare(kind, a, freq) or _is_rare(kind, b, freq)
+    # A misspelling is far rarer than the name it garbles: one typist in a few hundred makes that slip.
     rare, common = sorted((ca, cb))
-    return rare <= 2 or rare * 10 <= common
+    return rare <= 2 or rare * 50 <= common
 
 
 def _first_names(a: str, b: str, freq: Frequencies) -> tuple[str, float, str | None]:
@@ -299,7 +319,7 @@ def _first_names(a: str, b: str, freq: Frequencies) -> tuple[str, float, str | N
         return "nickname", same - 1.0, f"{short.title()} and {long.title()} are one name (nickname)"
     if len(short) == 1 and long.startswith(short):
         return "initial", 0.5, f"first initial {short.upper()} matches {long.title()}"
-    if len(short) >= 3 and long.startswith(short):
+    if len(short) >= 3 and len(long) - len(short) >= 2 and long.startswith(short):  # not Paul / Paula
         return "prefix", same - 1.5, f"{short.title()} is short for {long.title()}"
     if _typo_of(a, b, "first", freq):
         return "typo", same - 1.5, None
@@ -324,13 +344,14 @@ def _last_names(a: str, b: str, freq: Frequencies) -> tuple[str, float]:
 
 
 _AGREEING = frozenset(("same", "nickname", "prefix", "initial", "typo", "variant", "compound"))
+_PLAINLY_SAME = frozenset(("same", "nickname"))  # no swapped reading can do better
 
 
 def _names(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> tuple[str | None, str | None]:
     """Name evidence, in the orientation that fits best; returns the (first, last) relations."""
     best = _name_evidence(fa.first, fa.last, fb.first, fb.last, freq)
     swap = False
-    if fa.first and fa.last and fb.first and fb.last:
+    if fa.first and fa.last and fb.first and fb.last and not set(best[5]) <= _PLAINLY_SAME:
         # Either record may be the swapped one, which decides whether a value is weighed as a first
         # name or a surname; of the readings where both names agree, take the less flattering.
         readings = [
@@ -362,24 +383,23 @@ def _name_evidence(af: str, al: str, bf: str, bl: str, freq: Frequencies):
     first_rel = last_rel = None
     sims, reasons = [], []
     if af and bf:
-        first_rel, first, reason = _first_names(af, bf, freq)
+        first_rel, first, reason = freq.compared("first", af, bf, _first_names)
         sims.append(1.0 if reason or af == bf else JaroWinkler.similarity(af, bf))
         if reason:
             reasons.append(reason)
     if al and bl:
-        last_rel, last = _last_names(al, bl, freq)
+        last_rel, last = freq.compared("last", al, bl, _last_names)
         sims.append(1.0 if al == bl else JaroWinkler.similarity(al, bl))
     sim = sum(sims) / len(sims) if sims else None
     return first + last, first, last, sim, reasons, (first_rel, last_rel)
 
 
 def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bool:
-    """Address evidence; returns whether the two live at one home (street, or a small postcode)."""
+    """Address evidence; returns whether the two share an address (postcode or street), as relatives do."""
     if fa.country and fb.country and fa.country != fb.country:
         ev.add("household", -3.0)
         return False
     postcode_agrees = False
-    share = 1.0
     cities_differ = bool(fa.city and fb.city and fa.city != fb.city)
     if fa.postcode and fb.postcode:
         share = max(freq.share("postcode", fa.postcode), freq.share("postcode", fb.postcode))
@@ -401,7 +421,7 @@ def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bo
         elif not (fa.postcode and fb.postcode):
             ev.add("household", -2.0)
     if not (fa.line1 and fb.line1):
-        return postcode_agrees and share <= SMALL_POSTCODE
+        return postcode_agrees
     if fa.house == fb.house and fuzz.ratio(fa.line1, fb.line1) >= 85:
         ev.add("household", 3.0 if postcode_agrees else 5.0, "same street address")
         return True
@@ -426,6 +446,8 @@ def _birth_dates(a: date | None, b: date | None, ev: _Evidence) -> None:
 
 
 def _emails(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> None:
+    if not (fa.emails and fb.emails):
+        return
     best, reason = 0.0, None
     names = _name_spellings(fa) | _name_spellings(fb)
     for x in fa.emails:
@@ -525,16 +547,16 @@ def explain_pair(
     fa, fb = features(a), features(b)
     ev = _Evidence()
     first_rel, last_rel = _names(fa, fb, freq, ev)
-    same_home = _address(fa, fb, freq, ev)
-    if same_home and last_rel == "same" and first_rel in ("same", "nickname", "prefix", "typo"):
+    same_address = _address(fa, fb, freq, ev)
+    if same_address and last_rel == "same" and first_rel in ("same", "nickname", "prefix", "typo"):
         # Relatives share a surname and an address but hardly ever a first name: within one household
         # an agreeing first name says more than its frequency in the whole population does.
         ev.add("name", max(0.0, HOUSEHOLD_FIRST_NAME - ev.name))
     _birth_dates(fa.birth_date, fb.birth_date, ev)
     _emails(fa, fb, freq, ev)
     _phones(fa, fb, ev)
-    # Relatives share a surname and a home: together those say "same household", no more.
-    household = min(ev.household, HOUSEHOLD_CAP) if same_home else ev.household
+    # Relatives share a surname and an address: together those say "same household", no more.
+    household = min(ev.household, HOUSEHOLD_CAP) if same_address else ev.household
     log_odds = freq.prior() + household + ev.name + ev.person
     score = 1.0 / (1.0 + math.exp(-max(min(log_odds, 30.0), -30.0)))
     reasons = tuple(text for _, text in sorted(ev.reasons, key=lambda r: -r[0]))

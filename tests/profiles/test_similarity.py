@@ -349,3 +349,14 @@ def test_scores_are_symmetric_bounded_and_never_raise(a, b):
     assert set(ab[1]) == set(ba[1]) or ab[0] < 0.01
     s = score_pair(a, b)
     assert s is None or s.reasons
+
+
+def test_frequencies_count_a_name_in_both_roles():
+    freq = Frequencies(total=100, counts={"first": {"smith": 2}, "last": {"smith": 30, "jones": 5}})
+    assert freq.count("first", "smith") == freq.count("last", "smith") == 32
+    assert freq.count("postcode", "94110") is None  # no table: the default share is used
+    built = Frequencies.from_records(
+        [PersonRecord(1, first_name="Smith", last_name="Jones"), PersonRecord(2, last_name="Smith")]
+    )
+    assert built.count("last", "smith") == 2
+    assert built.total == 2
