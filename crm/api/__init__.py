@@ -21,6 +21,7 @@ from crm.api import (  # noqa: E402, F401
     identity,
     privacy,
     search,
+    segments,
     sources,
     tokens,
     users,

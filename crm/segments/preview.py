@@ -14,6 +14,7 @@ from sqlalchemy import and_, distinct, func, select
 
 from crm.columns import utcnow
 from crm.extensions import db
+from crm.jobs import warn_once
 from crm.profiles.models import Customer, Identifier, Interaction
 from crm.segments import elastic, sql
 from crm.segments.rules import lower
@@ -32,8 +33,12 @@ def preview(rule: dict, *, now: datetime | None = None, size: int = PREVIEW_SIZE
     started = time.perf_counter()
     now = now or utcnow()
     node = lower(rule, now)
-    backend = "elasticsearch" if uses_elasticsearch() else "sql"
-    result = elastic.preview(node, size=size) if backend == "elasticsearch" else sql_preview(node, size=size)
+    backend, result = "sql", None
+    if uses_elasticsearch():
+        result = _from_index(node, size)
+        backend = "elasticsearch" if result is not None else "sql"
+    if result is None:
+        result = sql_preview(node, size=size)
     return {
         "count": result["count"],
         "members": member_summaries(result["ids"]),
@@ -42,6 +47,17 @@ def preview(rule: dict, *, now: datetime | None = None, size: int = PREVIEW_SIZE
         "now": now,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+
+
+def _from_index(node, size: int) -> dict | None:
+    """The preview from Elasticsearch; None when it cannot answer (down, no index yet): the database will."""
+    from crm.search.elastic import ES_ERRORS, describe
+
+    try:
+        return elastic.preview(node, size=size)
+    except ES_ERRORS as exc:
+        warn_once("segments-preview", f"segment preview served from the database: Elasticsearch {describe(exc)}")
+        return None
 
 
 def active_where(node):

@@ -257,11 +257,17 @@ def validate_rule(data, *, segment_exists: Callable[[int], bool] | None = None) 
 
 def referenced_segments(rule: dict) -> set[int]:
     """Segment ids a stored rule reads the membership of (for cycle checks and deletes)."""
-    if "all" in rule or "any" in rule:
-        return set().union(*(referenced_segments(c) for c in rule.get("all") or rule.get("any")))
+    return {sid for _, sid in segment_paths(rule)}
+
+
+def segment_paths(rule: dict, path: str = "$") -> list[tuple[str, int]]:
+    """(JSON path, segment id) of every segment condition in a stored rule."""
+    for key in ("all", "any"):
+        if key in rule:
+            return [p for i, child in enumerate(rule[key]) for p in segment_paths(child, f"{path}.{key}[{i}]")]
     if "not" in rule:
-        return referenced_segments(rule["not"])
-    return {rule["segment_id"]} if rule.get("condition") == "segment" else set()
+        return segment_paths(rule["not"], f"{path}.not")
+    return [(f"{path}.segment_id", rule["segment_id"])] if rule.get("condition") == "segment" else []
 
 
 # --- lowering --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import (
     Float,
     Integer,
+    Numeric,
     and_,
     case,
     cast,
@@ -215,7 +216,7 @@ def _cents(data):
         numeric = case(
             (
                 func.jsonb_typeof(data.op("->")("total")).in_(("string", "number")),
-                cast(text, literal_column("numeric")),
+                cast(text, Numeric),
             ),
             else_=None,
         )

@@ -84,12 +84,12 @@ def attribute_type(key: str, given: str | None, op: str, value) -> str | None:
     sample = value[0] if isinstance(value, list) and value else value
     if op == "exists" and value in (None, True, False):
         return None  # any type: the key has a value
+    if op in ("before", "after", "within_last_days") or is_date_value(sample):
+        return "date"
     if isinstance(sample, bool):
         return "boolean"
     if _is_number(sample):
         return "number"
-    if op in ("before", "after", "within_last_days") or is_date_value(sample):
-        return "date"
     return "string"
 
 
