@@ -174,7 +174,6 @@ class Features:
     line1: str
     house: str
     emails: tuple[str, ...]
-    locals: frozenset[str]
     phone_digits: tuple[str, ...]
     invalid_digits: tuple[str, ...]
     birth_date: date | None
@@ -195,7 +194,6 @@ def features(record: PersonRecord) -> Features:
         line1=line1,
         house=house,
         emails=emails,
-        locals=frozenset(_local(e) for e in emails),
         phone_digits=tuple(re.sub(r"\D", "", p) for p in record.phones if p),
         invalid_digits=tuple(
             d for d in (re.sub(r"\D", "", p).lstrip("0") for p in record.invalid_phones if p) if len(d) >= 7
@@ -486,7 +484,8 @@ def _email_pair(x: str, y: str, names: set[str], freq: Frequencies) -> tuple[flo
         return 0.0, None
     if dx == dy and base_x == base_y:
         return 12.0, "same email apart from a plus-tag"  # one mailbox
-    name_like = _SEPARATORS.sub("", base_x) in names or _SEPARATORS.sub("", base_y) in names
+    like_x, like_y = _SEPARATORS.sub("", base_x) in names, _SEPARATORS.sub("", base_y) in names
+    name_like = like_x or like_y
     # One edit, counting a swap of neighbouring letters as one: "gmial" is a single slip.
     if lx == ly and OSA.distance(dx, dy) <= 1 and _typo_of(dx, dy, "domain", freq):
         return 8.0, "emails one edit apart"  # gmial.com, but not mail.com against gmail.com
@@ -497,8 +496,8 @@ def _email_pair(x: str, y: str, names: set[str], freq: Frequencies) -> tuple[flo
         if _SEPARATORS.sub("", lx) == _SEPARATORS.sub("", ly):
             # mary.smith / marysmith: namesakes spell their name this way too
             return (1.5 if name_like else 4.0), "emails differ only in punctuation"
-        if name_like:
-            return 3.0, "emails one edit apart"  # mary.smith / mary.smyth: still a name
+        if like_x and like_y:
+            return 3.0, "emails one edit apart"  # mary.smith / mary.smyth: each a name of its own
         return (8.0 if len(lx) >= 8 else 6.0 if len(lx) >= 6 else 3.0), "emails one edit apart"
     if base_x == base_y:
         if name_like:

@@ -141,6 +141,12 @@ def test_email_one_edit_away_is_suggested_without_any_address():
     assert "emails one edit apart" in s.reasons
 
 
+def test_misspelt_mailbox_name_is_one_edit_away():
+    a = PersonRecord(1, first_name="Robert", last_name="Collins", emails=("collins.roebrt@outlook.com",))
+    b = PersonRecord(2, first_name="Robert", last_name="Collins", emails=("collins.robert@outlook.com",))
+    assert "emails one edit apart" in score_pair(a, b).reasons
+
+
 def test_plus_tagged_email_is_one_mailbox():
     a = PersonRecord(1, first_name="Dana", last_name="Okafor", emails=("dana.okafor+shop@example.com",))
     b = PersonRecord(2, first_name="D", last_name="Okafor", emails=("dana.okafor@example.com",))
