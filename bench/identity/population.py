@@ -227,24 +227,21 @@ def _household(world: World, head: Person, next_id: int) -> list[Person]:
         "address": (head.postcode, head.line1),
         "household": head.person_id,
     }
-    members = []
+    members: list[Person] = []
     taken = {head.first}
 
-    def first_for(gender: str) -> str:
+    def relative(gender: str, born: date) -> None:
         # Families do not give two members one name in two spellings (Robert and Bobby, Paul and
         # Paula); one name twice (John Sr. and Jr.) is not modelled either.
-        while True:
+        name = _first_name(rng, gender)
+        while any(_one_name(name, other) for other in taken):
             name = _first_name(rng, gender)
-            if not any(_one_name(name, other) for other in taken):
-                taken.add(name)
-                return name
+        taken.add(name)
+        members.append(_new_person(world, next_id + len(members), gender=gender, first=name, birth_date=born, **shared))
 
     if rng.random() < 0.7:
-        gender = "m" if head.gender == "f" else "f"
-        born = min(
-            head.birth_date + timedelta(days=rng.randrange(-2500, 2500)), ADULT_BY - timedelta(days=rng.randrange(2000))
-        )
-        members.append(_new_person(world, next_id, gender=gender, first=first_for(gender), birth_date=born, **shared))
+        spouse_born = head.birth_date + timedelta(days=rng.randrange(-2500, 2500))
+        relative("m" if head.gender == "f" else "f", min(spouse_born, ADULT_BY - timedelta(days=rng.randrange(2000))))
     # Grown-up children only: every customer is an adult.
     kids = rng.choice((0, 1, 1, 2, 3)) if head.birth_date.year < 1975 else 0
     twins = kids >= 2 and rng.random() < 0.15
@@ -252,11 +249,7 @@ def _household(world: World, head: Person, next_id: int) -> list[Person]:
     for _ in range(kids):
         if born > ADULT_BY:
             break
-        gender = rng.choice("fm")
-        person = _new_person(
-            world, next_id + len(members), gender=gender, first=first_for(gender), birth_date=born, **shared
-        )
-        members.append(person)
+        relative(rng.choice("fm"), born)
         if not twins:
             born = born + timedelta(days=rng.randrange(400, 2500))
     head.household = head.person_id
