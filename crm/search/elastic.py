@@ -178,12 +178,28 @@ def bulk_failures(es: Elasticsearch, actions, *, chunk_size: int = 500) -> dict[
     return failures
 
 
-def delete_interactions_of(es: Elasticsearch, customer_ids: list[int], targets: list[str]) -> None:
-    """Erased customers: every interaction document still naming them goes too (a safety net behind erase)."""
-    es.delete_by_query(
-        index=",".join(targets),
-        query={"terms": {"customer_id": customer_ids}},
-        conflicts="proceed",
-        refresh=True,
-        ignore_unavailable=True,
-    )
+def interactions_naming(es: Elasticsearch, customer_ids: list[int], targets: list[str]) -> set[int]:
+    """Ids of the interaction documents that name any of these customers, in any of the targets.
+
+    (This node has no _delete_by_query: the reindex module is not in the distribution.)
+    """
+    found: set[int] = set()
+    for start in range(0, len(customer_ids), 1000):
+        query = {"terms": {"customer_id": customer_ids[start : start + 1000]}}
+        after = None
+        while True:
+            page = es.search(
+                index=",".join(targets),
+                query=query,
+                size=10_000,
+                sort=[{"id": "asc"}],
+                source=False,
+                docvalue_fields=["id"],
+                ignore_unavailable=True,
+                **({"search_after": after} if after else {}),
+            )["hits"]["hits"]
+            found.update(int(h["fields"]["id"][0]) for h in page)
+            if len(page) < 10_000:
+                break
+            after = page[-1]["sort"]
+    return found

@@ -70,7 +70,9 @@ def parse(raw: str, *, default_region: str = "US", strip_plus_tags: bool = False
     return ParsedQuery(
         raw=q,
         mode=mode,
-        tokens=tuple(text.name_tokens(q)),
+        # Plain words: documents index names with and without apostrophes and hyphens, so "O'Brien"
+        # (o, brien) and "OBrien" (obrien) both find O'Brien-Smith without the query doing it twice.
+        tokens=tuple(text.words(q)),
         words=tuple(text.words(q)),
         exact_values=tuple(text.unique(exact)),
         handles=tuple(text.unique(handles)),

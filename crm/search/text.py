@@ -37,7 +37,6 @@ _SPECIAL = str.maketrans(
 )
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD = re.compile(r"[^\W_]+")
-_JOINERS = re.compile(r"(?<=[^\W_])['’\-‐‑](?=[^\W_])")
 _NON_DIGIT = re.compile(r"\D")
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,40}$")
 _ORDER_LIKE = re.compile(r"^#?[A-Za-z0-9][A-Za-z0-9\-_/.]{1,63}$")
@@ -68,17 +67,14 @@ def words(text: str | None) -> list[str]:
 
 
 def name_tokens(text: str | None) -> list[str]:
-    """Folded tokens of a name; "O'Brien-Smith" gives o, brien, smith and the joined obriensmith.
-
-    People type names with and without their apostrophes and hyphens, so both forms are indexed.
-    """
-    folded = fold(text)
-    tokens = _WORD.findall(folded)
-    joined = _JOINERS.sub("", folded)
-    for extra in _WORD.findall(joined):
-        if extra not in tokens:
-            tokens.append(extra)
-    return tokens
+    """Folded tokens of a name; "O'Brien-Smith" gives o, brien, smith and the joins obrien, briensmith,
+    obriensmith: people type names with and without their apostrophes and hyphens."""
+    tokens = _WORD.findall(fold(text))
+    for chunk in fold(text).split():
+        parts = _WORD.findall(chunk)[:5]
+        for size in range(2, len(parts) + 1):
+            tokens += ["".join(parts[i : i + size]) for i in range(len(parts) - size + 1)]
+    return unique(tokens)
 
 
 def unique(items) -> list:

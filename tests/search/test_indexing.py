@@ -1,0 +1,231 @@
+"""The index follows the database: ingest, merge, undo, erase, failures and late writers (real Elasticsearch)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from crm.columns import utcnow
+from crm.extensions import db
+from crm.profiles.models import Customer, Interaction, Merge
+from crm.search import drain, elastic, indexer, record_change
+from crm.search.models import OutboxEntry
+from tests.factories import auth, interaction, make_source, make_user, post_generic
+from tests.search.people import ago, customer_of
+
+pytestmark = pytest.mark.services
+
+
+def es_doc(entity: str, entity_id: int) -> dict | None:
+    es = elastic.client()
+    es.indices.refresh(index=elastic.alias(entity))
+    found = es.search(index=elastic.alias(entity), query={"term": {"id": entity_id}})["hits"]["hits"]
+    return found[0]["_source"] if found else None
+
+
+def es_ids(entity: str, **term) -> set[int]:
+    es = elastic.client()
+    es.indices.refresh(index=elastic.alias(entity))
+    query = {"term": term} if term else {"match_all": {}}
+    hits = es.search(index=elastic.alias(entity), query=query, size=1000)["hits"]["hits"]
+    return {h["_source"]["id"] for h in hits}
+
+
+def searched(client, q: str) -> dict:
+    response = client.get("/api/v1/search", query_string={"q": q}, headers=auth(make_user("agent")[1]))
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_an_ingested_interaction_is_searchable_once_processed_and_nothing_waits(app, client, run_jobs):
+    source = make_source(channel="email")
+    item = interaction("m-1", customer={"email": "mo@example.com", "name": "Mo Farah"}, subject="Lost parcel")
+    assert post_generic(client, source, item).status_code == 202
+    run_jobs()
+    body = searched(client, "mo farah")
+    assert [i["kind"] for i in body["items"]] == ["customer"]
+    assert searched(client, "lost parcel")["items"][0]["interaction"]["subject"] == "Lost parcel"
+    assert db.session.scalar(select(db.func.count()).select_from(OutboxEntry)) == 0
+    health = client.get("/healthz").json
+    assert health["checks"]["search"]["index_lag_s"] == 0.0
+
+
+def test_a_customer_document_carries_attributes_aggregates_purchases_and_segments(app, client, run_jobs):
+    store = make_source(channel="store")
+    customer = {
+        "email": "kim@example.com",
+        "loyalty_id": "L-77",
+        "attributes": {
+            "first_name": "Kim",
+            "last_name": "Lê",
+            "birth_date": "1990-04-01",
+            "address": {"city": "Málaga", "postcode": "29001", "country": "ES"},
+            "custom": {"tier": "gold", "shoe_size": 9.5, "vip": True, "member_since": "2019-05-01"},
+        },
+    }
+    order = {
+        "order_number": "#5001",
+        "currency": "USD",
+        "total": "30.00",
+        "items": [{"sku": "TEA-1", "name": "Tea", "category": "Pantry", "unit_price": "30.00"}],
+    }
+    assert (
+        post_generic(client, store, interaction("o-1", type_="purchase", customer=customer, data=order)).status_code
+        == 202
+    )
+    run_jobs()
+    doc = es_doc("customer", customer_of("email", "kim@example.com"))
+    assert doc["names"].split() == ["kim", "le"]
+    assert doc["address"] == {"city": "malaga", "postcode": "29001", "region": None, "country": "ES"}
+    assert doc["birth_year"] == 1990
+    assert doc["custom_keyword"] == {"tier": "gold"}
+    assert doc["custom_number"] == {"shoe_size": 9.5}
+    assert doc["custom_boolean"] == {"vip": True}
+    assert doc["custom_date"] == {"member_since": "2019-05-01"}
+    assert (doc["order_numbers"], doc["skus"], doc["categories"]) == (["5001"], ["TEA-1"], ["pantry"])
+    assert (doc["orders_count"], doc["ltv_amount"], doc["channels"]) == (1, 30.0, ["store"])
+    assert doc["loyalty_ids"] == ["L77"] and doc["segments"] == []
+    assert "segment_fields" in doc  # the segments package's fields, merged in
+
+
+def test_a_custom_key_typed_differently_by_two_customers_indexes_both(app, client, run_jobs):
+    source = make_source(channel="email")
+    for n, tier in enumerate(["gold", 3]):
+        customer = {"email": f"t{n}@example.com", "attributes": {"custom": {"tier": tier}}}
+        assert post_generic(client, source, interaction(f"t-{n}", customer=customer)).status_code == 202
+    run_jobs()
+    assert db.session.scalar(select(db.func.count()).select_from(OutboxEntry)) == 0
+    assert es_doc("customer", customer_of("email", "t1@example.com"))["custom_number"] == {"tier": 3}
+
+
+def _merged_pair(client, run_jobs) -> tuple[int, int, Merge]:
+    chat, phone, store = (make_source(channel=c) for c in ("chat", "phone", "store"))
+    post_generic(
+        client, chat, interaction("c-1", customer={"email": "ivy@example.com", "name": "Ivy Chen"}, occurred_at=ago(3))
+    )
+    run_jobs()
+    post_generic(
+        client, phone, interaction("p-1", type_="call", customer={"phone": "+1 646 555 0101"}, occurred_at=ago(2))
+    )
+    run_jobs()
+    caller = customer_of("phone", "+16465550101")
+    survivor = customer_of("email", "ivy@example.com")
+    post_generic(
+        client,
+        store,
+        interaction(
+            "o-1", type_="purchase", customer={"email": "ivy@example.com", "phone": "646-555-0101"}, occurred_at=ago(1)
+        ),
+    )
+    run_jobs()
+    db.session.expire_all()
+    merge = db.session.scalar(select(Merge).where(Merge.merged_id == caller))
+    assert merge is not None and merge.survivor_id == survivor
+    return survivor, caller, merge
+
+
+def test_a_merge_removes_the_merged_document_and_the_survivor_has_every_identifier(app, client, run_jobs):
+    survivor, merged, _ = _merged_pair(client, run_jobs)
+    assert es_doc("customer", merged) is None
+    doc = es_doc("customer", survivor)
+    assert set(doc["identifiers"]) == {"email:ivy@example.com", "phone:+16465550101"}
+    assert es_ids("interaction", customer_id=survivor) == set(db.session.scalars(select(Interaction.id)))
+    assert [i["id"] for i in searched(client, "(646) 555-0101")["items"] if i["kind"] == "customer"] == [survivor]
+
+
+def test_undoing_a_merge_brings_both_documents_back_as_they_were(app, client, run_jobs):
+    from crm.profiles.undo import undo_merge
+
+    survivor, merged, merge = _merged_pair(client, run_jobs)
+    undo_merge(merge.id, "agent@test")
+    db.session.commit()
+    drain()
+    assert es_doc("customer", survivor)["identifiers"] == ["email:ivy@example.com"]
+    assert es_doc("customer", merged)["identifiers"] == ["phone:+16465550101"]
+    call = db.session.scalar(select(Interaction.id).where(Interaction.type == "call"))
+    assert es_doc("interaction", call)["customer_id"] == merged
+
+
+def test_erasing_a_customer_leaves_nothing_in_either_index(app, client, run_jobs):
+    from crm.profiles.privacy import erase_customer
+
+    survivor, merged, _ = _merged_pair(client, run_jobs)
+    other = make_source(channel="email")
+    post_generic(client, other, interaction("keep", customer={"email": "keep@example.com"}))
+    run_jobs()
+    erase_customer(survivor, "admin@test")
+    run_jobs()
+    kept = customer_of("email", "keep@example.com")
+    assert es_ids("customer") == {kept}
+    assert {es_doc("interaction", i)["customer_id"] for i in es_ids("interaction")} == {kept}
+    assert searched(client, "ivy@example.com")["items"] == []
+
+
+def test_a_deleted_customer_row_takes_its_interaction_documents_with_it(app, client, run_jobs):
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("gone-1", customer={"email": "gone@example.com"}, subject="Hello there"))
+    run_jobs()
+    cid = customer_of("email", "gone@example.com")
+    assert es_ids("interaction", customer_id=cid)
+    # Only the customer is recorded: the interaction documents still naming it go with it all the same.
+    db.session.execute(delete(Interaction).where(Interaction.customer_id == cid))
+    db.session.execute(delete(Customer).where(Customer.id == cid))
+    record_change("customer", cid)
+    db.session.commit()
+    assert drain() == 1
+    assert es_doc("customer", cid) is None
+    assert es_ids("interaction", customer_id=cid) == set()
+
+
+def test_rows_stay_in_the_outbox_with_their_error_while_elasticsearch_is_unreachable(app, client, run_jobs):
+    source = make_source(channel="chat")
+    url = app.config["ELASTICSEARCH_URL"]
+    app.config["ELASTICSEARCH_URL"] = "http://127.0.0.1:1"
+    app.extensions.pop("crm.es", None)
+    try:
+        post_generic(client, source, interaction("down-1", customer={"email": "wait@example.com"}))
+        run_jobs()
+        rows = list(db.session.scalars(select(OutboxEntry)))
+        assert rows and all(r.attempts >= 1 and "Connection" in (r.last_error or "") for r in rows)
+        assert all(r.available_at > utcnow() for r in rows)
+        result = app.test_cli_runner().invoke(args=["search", "lag"])
+        assert "changes waiting" in result.output and "failed at least once" in result.output
+    finally:
+        app.config["ELASTICSEARCH_URL"] = url
+        app.extensions.pop("crm.es", None)
+    db.session.execute(update(OutboxEntry).values(available_at=utcnow()))
+    db.session.commit()
+    assert drain() >= 2
+    assert es_doc("customer", customer_of("email", "wait@example.com")) is not None
+
+
+def test_an_older_write_arriving_late_never_overwrites_a_newer_document(app, client, run_jobs):
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("v-1", customer={"email": "vic@example.com", "name": "Vic Old"}))
+    run_jobs()
+    cid = customer_of("email", "vic@example.com")
+    stale_version = indexer.clock_us()
+    stale = indexer.docs_for("customer", [cid])
+    post_generic(client, source, interaction("v-2", customer={"email": "vic@example.com", "name": "Vic New"}))
+    run_jobs()
+    es = elastic.client()
+    late = indexer.actions("customer", stale, [elastic.alias("customer", "write")], stale_version)
+    assert elastic.bulk_failures(es, late) == {}  # refused as older: not an error
+    assert "new" in es_doc("customer", cid)["names"].split()
+
+
+def test_a_late_write_of_an_erased_customer_does_not_bring_the_document_back(app, client, run_jobs):
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("e-1", customer={"email": "eve@example.com"}))
+    run_jobs()
+    cid = customer_of("email", "eve@example.com")
+    stale_version = indexer.clock_us()
+    stale = indexer.docs_for("customer", [cid])
+    db.session.execute(delete(Interaction).where(Interaction.customer_id == cid))
+    db.session.execute(delete(Customer).where(Customer.id == cid))
+    record_change("customer", cid)
+    db.session.commit()
+    drain()
+    late = indexer.actions("customer", stale, [elastic.alias("customer", "write")], stale_version)
+    assert elastic.bulk_failures(elastic.client(), late) == {}
+    assert es_doc("customer", cid) is None
