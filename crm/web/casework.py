@@ -22,49 +22,63 @@ def _form_errors(form) -> str:
 @bp.post("/customers/<int:customer_id>/notes")
 @page("customers:write")
 def add_note(customer_id: int):
-    from crm.profiles.notes import add_note as add
+    from crm.profiles.notes import record_note
 
     customer = get_customer(customer_id)
-    form = NoteForm()
+    form = NoteForm(prefix="note")
     if not form.validate_on_submit():
         flash(f"The note was not added. {_form_errors(form)}", "error")
         return redirect(url_for("web.customer", customer_id=customer.id))
-    add(customer.id, form.text.data, author=current_user)
+    iid = record_note(customer.id, text=form.text.data, author=current_user, key=_form_key(form.text.data))
     db.session.commit()
-    flash("Note added to the timeline.", "success")
-    return redirect(url_for("web.customer", customer_id=customer.id) + "#timeline")
+    flash("Note saved.", "success")
+    return redirect(url_for("web.customer", customer_id=customer.id, pending=iid) + "#timeline")
 
 
 @bp.post("/customers/<int:customer_id>/calls")
 @page("customers:write")
 def log_call(customer_id: int):
-    from crm.profiles.notes import log_call as log
+    from crm.profiles.notes import log_call as record_call
 
     customer = get_customer(customer_id)
-    form = CallForm()
+    form = CallForm(prefix="call")
     if not form.validate_on_submit():
         flash(f"The call was not logged. {_form_errors(form)}", "error")
         return redirect(url_for("web.customer", customer_id=customer.id))
     minutes = form.duration_min.data
-    log(
+    iid = record_call(
         customer.id,
         direction=form.direction.data,
         outcome=form.outcome.data,
         duration_s=None if minutes is None else minutes * 60,
         text=form.text.data or None,
         author=current_user,
+        key=_form_key(form.direction.data, form.outcome.data, str(minutes), form.text.data or ""),
     )
     db.session.commit()
-    flash("Call logged on the timeline.", "success")
-    return redirect(url_for("web.customer", customer_id=customer.id) + "#timeline")
+    flash("Call logged.", "success")
+    return redirect(url_for("web.customer", customer_id=customer.id, pending=iid) + "#timeline")
+
+
+def _form_key(*content: str) -> str | None:
+    """An idempotency key from the rendered form (its CSRF token) and what was typed: a double click or a
+    resubmitted page stores one note, while two different notes from one page stay two."""
+    import hashlib
+
+    token = next((v for k, v in request.form.items() if k.endswith("csrf_token")), None)
+    if not token:
+        return None
+    return hashlib.sha256("\x1f".join((token, *content)).encode()).hexdigest()[:40]
 
 
 @bp.post("/cases/<int:case_id>/resolve")
 @page("customers:write")
 def case_resolve(case_id: int):
+    from crm.pipeline import refresh_customer
     from crm.profiles.cases import resolve_case
 
     case = resolve_case(case_id, current_user.email)
+    refresh_customer(get_customer(case.customer_id))
     db.session.commit()
     flash(f"Case #{case.id} resolved.", "success")
     return redirect(back("web.customer", customer_id=case.customer_id))
@@ -86,8 +100,11 @@ def suggestion_decide(suggestion_id: int):
         abort(400, description="decision must be confirm or dismiss")
     db.session.commit()
     flash(message, "success")
-    survivor = min(row.customer_a_id, row.customer_b_id) if decision == "confirm" else None
-    return redirect(url_for("web.customer", customer_id=survivor) if survivor else back())
+    if decision == "confirm":
+        from crm.profiles.models import Merge
+
+        return redirect(url_for("web.customer", customer_id=db.session.get(Merge, row.merge_id).survivor_id))
+    return redirect(back())
 
 
 @bp.post("/merges/<int:merge_id>/undo")

@@ -16,7 +16,7 @@ from crm.errors import DomainError, NotFound
 from crm.extensions import db
 from crm.profiles import attributes
 from crm.profiles.merge import merges_of
-from crm.profiles.models import Case, Customer, Merge
+from crm.profiles.models import Case, Customer, Interaction, Merge
 from crm.profiles.timeline import TimelinePage, timeline
 from crm.segments.models import Segment, SegmentMember
 
@@ -68,6 +68,7 @@ class CustomerView:
     suggestions: Part
     merges: list[Merge]
     related: dict[int, Customer]
+    pending: Interaction | None = None
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -77,7 +78,7 @@ def get_customer(customer_id: int) -> Customer:
     return customer
 
 
-def customer_view(customer: Customer, filters: TimelineFilters) -> CustomerView:
+def customer_view(customer: Customer, filters: TimelineFilters, pending_id: int | None = None) -> CustomerView:
     page = timeline(
         customer.id,
         limit=TIMELINE_PAGE,
@@ -85,7 +86,7 @@ def customer_view(customer: Customer, filters: TimelineFilters) -> CustomerView:
         channels=filters.channels or None,
         types=filters.types or None,
     )
-    merges = merges_of(customer.id)
+    merges, _ = merges_of(customer.id, limit=20)
     suggestions = _suggestions(customer.id)
     return CustomerView(
         customer=customer,
@@ -98,7 +99,18 @@ def customer_view(customer: Customer, filters: TimelineFilters) -> CustomerView:
         suggestions=suggestions,
         merges=merges,
         related=_related(customer.id, merges, suggestions.data or []),
+        pending=pending_entry(customer.id, pending_id),
     )
+
+
+def pending_entry(customer_id: int, interaction_id: int | None) -> Interaction | None:
+    """A note or call just written for this customer that the worker has not attached yet."""
+    if not interaction_id:
+        return None
+    row = db.session.get(Interaction, interaction_id)
+    if row is None or row.processed_at is not None or (row.data or {}).get("customer_id") != customer_id:
+        return None
+    return row
 
 
 def open_cases(customer_id: int) -> list[Case]:

@@ -64,6 +64,17 @@ def money_map(amounts: dict | None) -> str:
     return " · ".join(money(v, k) for k, v in sorted(amounts.items()))
 
 
+def number(value: object) -> str:
+    """9.0 → '9', 2.5 → '2.5': quantities and scores as people write them."""
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value)
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{as_float:.0f}" if as_float.is_integer() else f"{as_float:g}"
+
+
 def percent(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -98,6 +109,7 @@ for _name, _fn in {
     "money": money,
     "money_map": money_map,
     "percent": percent,
+    "number": number,
     "duration": duration,
     "nps_category": nps_category,
     "risk_level": risk_level,

@@ -56,8 +56,15 @@ def assert_controls_named(tab, name: str) -> None:
 
 def focus_walk(tab, presses: int = 60) -> list[dict]:
     """Press Tab `presses` times from the top; what had focus each time, and whether it showed."""
-    tab.evaluate("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
-    tab.locator("body").focus()
+    # Start from the top of the document, whatever has focus (autofocus, a click): focus a probe that is
+    # first in the body and outside the Tab order, so the first Tab goes to the first real stop.
+    tab.evaluate(
+        """() => {
+          const probe = document.createElement('span');
+          probe.id = 'focus-probe'; probe.tabIndex = -1;
+          document.body.prepend(probe); probe.focus();
+        }"""
+    )
     seen = []
     for _ in range(presses):
         tab.keyboard.press("Tab")
@@ -76,6 +83,7 @@ def focus_walk(tab, presses: int = 60) -> list[dict]:
                 }"""
             )
         )
+    tab.evaluate("document.getElementById('focus-probe')?.remove()")
     return seen
 
 

@@ -72,9 +72,11 @@ def page(browser, site):
     # logs each as a console error, so those are left out; a 5xx answer is always a failure.
     tab.on(
         "console",
-        lambda msg: errors.append(msg.text)
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-        else None,
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     tab.on("response", lambda r: errors.append(f"{r.status} from {r.url}") if r.status >= 500 else None)
     yield tab

@@ -1,0 +1,97 @@
+"""Customers the web tests open: built through the real webhooks and the real pipeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.profiles.models import Customer, Identifier
+from tests.factories import interaction, make_source, post_generic
+
+ANN = {"email": "ann.lee@example.com", "phone": "+44 20 7946 0958", "name": "Ann Lee"}
+
+
+def ago(**delta) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def ann_on_four_channels(client, run_jobs) -> Customer:
+    """Ann writes an email, chats, calls, buys in a store and answers an NPS survey: one customer."""
+    sources = {ch: make_source(channel=ch) for ch in ("email", "chat", "phone", "store")}
+    email = {"email": ANN["email"], "name": ANN["name"], "attributes": {"address": {"city": "London", "country": "GB"}}}
+    items = [
+        interaction(
+            "mail-1",
+            customer=email,
+            occurred_at=ago(days=9),
+            subject="Where is my order?",
+            text="Hello, my trail shoes have not arrived yet. Order 10042.",
+            data={"message_id": "<m1@example.com>", "thread_id": "t-10042"},
+        ),
+        interaction(
+            "chat-1",
+            customer={"email": ANN["email"]},
+            occurred_at=ago(days=7),
+            text="Chat about delivery",
+            data={
+                "conversation_id": "c-77",
+                "messages": [
+                    {"author": "customer", "at": ago(days=7).isoformat(), "text": "Any news on my delivery?"},
+                    {"author": "agent", "at": ago(days=7, minutes=-2).isoformat(), "text": "It ships tomorrow."},
+                ],
+            },
+        ),
+        interaction(
+            "call-1",
+            type_="call",
+            customer={"phone": ANN["phone"], "email": ANN["email"]},
+            occurred_at=ago(days=5),
+            text="Asked to change the delivery address.",
+            data={"duration_s": 245, "outcome": "answered"},
+        ),
+        interaction(
+            "order-1",
+            type_="purchase",
+            customer={"phone": ANN["phone"], "loyalty_id": "L-1234"},
+            occurred_at=ago(days=3),
+            data={
+                "order_number": "10042",
+                "store_name": "SoHo flagship",
+                "currency": "USD",
+                "total": "133.00",
+                "items": [
+                    {
+                        "sku": "TRL-SHOE-01",
+                        "name": "Trail running shoes",
+                        "category": "footwear",
+                        "quantity": 1,
+                        "unit_price": "119.00",
+                    },
+                    {
+                        "sku": "SOCK-MER-04",
+                        "name": "Merino running socks",
+                        "category": "accessories",
+                        "quantity": 1,
+                        "unit_price": "14.00",
+                    },
+                ],
+            },
+        ),
+        interaction(
+            "nps-1",
+            type_="survey",
+            customer={"email": ANN["email"]},
+            occurred_at=ago(days=1),
+            data={"kind": "nps", "score": 9, "comment": "Great shoes, slow delivery"},
+        ),
+    ]
+    channel_of = {"mail-1": "email", "chat-1": "chat", "call-1": "phone", "order-1": "store", "nps-1": "email"}
+    for item in items:
+        response = post_generic(client, sources[channel_of[item["external_id"]]], item)
+        assert response.status_code == 202, response.json
+    run_jobs()
+    db.session.expire_all()
+    owner = db.session.scalar(select(Identifier).where(Identifier.kind == "email", Identifier.value == ANN["email"]))
+    return db.session.get(Customer, owner.customer_id)
