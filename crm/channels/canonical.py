@@ -7,8 +7,9 @@ through the same checks and give the same field-by-field errors.
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pycountry
 from marshmallow import (
@@ -23,12 +24,18 @@ from marshmallow import (
     validates_schema,
 )
 
+from crm.channels.storable import merge_errors, storable
+
 INTERACTION_TYPES = ("message", "call", "visit", "purchase", "survey", "note")
 DIRECTIONS = ("inbound", "outbound")
 IDENTIFIER_FIELDS = ("email", "phone", "chat_handle", "loyalty_id", "external_id")
 CUSTOM_KEY = re.compile(r"^[a-z0-9_]{1,64}$")
 MAX_CUSTOM_KEYS = 100
 MAX_VALUE_BYTES = 1024
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+# A provider's clock may run ahead a little; an interaction dated days ahead would outrank every real
+# one in "the latest value wins".
+FUTURE_SLACK = timedelta(days=1)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -78,7 +85,7 @@ class CustomValues(fields.Field):
                 errors[str(key)[:80]] = ["keys are 1-64 characters of a-z, 0-9 and _"]
                 continue
             if isinstance(item, bool) or isinstance(item, (int, float)) and not isinstance(item, bool):
-                if isinstance(item, float) and item != item:  # NaN
+                if isinstance(item, float) and not math.isfinite(item):
                     errors[key] = ["must be a finite number"]
                     continue
                 out[key] = item
@@ -161,6 +168,79 @@ class ChatMessageSchema(Schema):
     text = fields.String(required=True, validate=_short(100_000))
 
 
+class MailboxSchema(Schema):
+    """One party of an email: `from`, and each of `to` and `cc`."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    email = fields.String(validate=_short(320), allow_none=True)
+    name = fields.String(validate=_short(200), allow_none=True)
+
+
+PARTY = {"oneOf": [{"type": "string", "maxLength": 320}, {"$ref": "#/components/schemas/Mailbox"}]}
+
+
+def _party(value: object) -> object:
+    if isinstance(value, str):
+        if len(value) > 320:
+            raise ValidationError("at most 320 characters")
+        return value
+    if isinstance(value, dict):
+        return MailboxSchema().load(value)
+    raise ValidationError("must be a mailbox object {email, name} or a string (a number, a handle)")
+
+
+class Party(fields.Field):
+    """A party of a message or call: a mailbox object for email, a number or handle as a string otherwise."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={**PARTY, "description": "a mailbox {email, name}, or a number or handle"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _party(value)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class Parties(fields.Field):
+    """Recipients: a list of parties (an email's `to`, `cc`), or one (the number a call went to)."""
+
+    def __init__(self, **kwargs):
+        schema = {"oneOf": [*PARTY["oneOf"], {"type": "array", "items": PARTY}], "description": "one party or a list"}
+        super().__init__(metadata=schema, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            return _party(value)
+        out, errors = [], {}
+        for index, item in enumerate(value):
+            try:
+                out.append(_party(item))
+            except ValidationError as exc:
+                errors[index] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class AttachmentSchema(Schema):
+    """An attachment described, never stored: its bytes stay in the raw payload."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    filename = fields.String(validate=_short(1000), allow_none=True)
+    content_type = fields.String(validate=_short(200), allow_none=True)
+    size = fields.Integer(validate=validate.Range(min=0), allow_none=True, metadata={"description": "bytes"})
+    inline = fields.Boolean(allow_none=True)
+    content_id = fields.String(validate=_short(998), allow_none=True)
+
+
 class DataSchema(Schema):
     """Channel details. Known keys are checked; other keys are kept as given."""
 
@@ -195,6 +275,11 @@ class DataSchema(Schema):
     in_reply_to = fields.String(validate=_short(998), allow_none=True)
     references = fields.List(fields.String(validate=_short(998)), allow_none=True)
     thread_id = fields.String(validate=_short(998), allow_none=True)
+    # "from" is a Python keyword: the attribute keeps the key as posted.
+    from_ = Party(data_key="from", attribute="from", allow_none=True)
+    to = Parties(allow_none=True)
+    cc = Parties(allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), allow_none=True)
 
     @validates_schema
     def _survey_score(self, data, **_):
@@ -220,6 +305,11 @@ class InteractionInSchema(Schema):
     text = fields.String(validate=_short(1_000_000), allow_none=True)
     data = fields.Nested(DataSchema, load_default=dict)
 
+    @validates("occurred_at")
+    def _occurred_at(self, value, **_):
+        if not EARLIEST <= value <= datetime.now(UTC) + FUTURE_SLACK:
+            raise ValidationError("must be between 1900-01-01 and a day from now")
+
     @validates_schema
     def _type_details(self, data, **_):
         details = data.get("data") or {}
@@ -241,10 +331,15 @@ def load_interactions(items: list[dict], *, max_batch: int = 1000) -> list[dict]
     schema = InteractionInSchema()
     loaded, errors = [], {}
     for position, item in enumerate(items):
+        clean, unstorable = storable(item)
         try:
-            loaded.append(schema.load(item))
+            loaded.append(schema.load(clean))
         except ValidationError as exc:
-            errors[str(position)] = exc.messages
+            unstorable = merge_errors(
+                unstorable, exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            )
+        if unstorable:
+            errors[str(position)] = unstorable
     if errors:
         raise ValidationError({"interactions": errors} if len(items) > 1 else errors["0"])
     seen: set[str] = set()

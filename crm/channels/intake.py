@@ -1,34 +1,39 @@
-"""Acceptance of a webhook delivery: verify → parse → validate → one transaction → enqueue → answer.
+"""Acceptance of a webhook delivery: media type → verify → parse → validate → one transaction → enqueue → answer.
 
 Once the transaction has committed the interactions are safe: whatever fails afterwards (Redis,
 Elasticsearch, the worker) only delays their processing, never loses them. A replay (same source and
-external id) stores nothing and returns the ids stored the first time.
+external id) stores nothing and returns the ids stored the first time, however many copies arrive at
+once: rows go in with INSERT ... ON CONFLICT DO NOTHING on (source, external id), in a fixed order, so
+concurrent deliveries neither fail nor deadlock, and each learns which rows were its own.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from crm import jobs
-from crm.channels.adapters import ADAPTERS, SourceInfo
+from crm.channels import deliveries
+from crm.channels.adapters import ADAPTERS, Adapter, SourceInfo
 from crm.channels.canonical import load_interactions
-from crm.channels.models import Delivery, Source
+from crm.channels.deliveries import Attempt, delivery_row, describe
+from crm.channels.models import Source
+from crm.channels.signatures import media_type, read_form
 from crm.columns import utcnow
-from crm.errors import DomainError, InvalidPayload, UnknownSource
+from crm.errors import Conflict, DomainError, InvalidPayload, UnknownSource, UnsupportedMediaType
 from crm.extensions import db
 from crm.profiles.models import Interaction, InteractionPayload
 from crm.search import record_change
-
-log = logging.getLogger(__name__)
 
 # Headers worth keeping with a raw payload (for audit and replays); never cookies or auth.
 KEPT_HEADERS = (
@@ -41,6 +46,13 @@ KEPT_HEADERS = (
     "x-crm-signature",
     "x-request-id",
 )
+# Refusals a retry can never turn into an acceptance: the same body will be just as wrong next time.
+PERMANENT_REFUSALS = (400, 413, 415, 422)
+
+
+class StorageUnavailable(DomainError):
+    status = 503
+    title = "Storage unavailable"
 
 
 @dataclass
@@ -57,53 +69,72 @@ class Received:
 
 @dataclass
 class Outcome:
+    """202 when something new was stored, else 200. `ids` follows the order of the request."""
+
     status: int
     accepted: list[int]
     replayed: list[int]
+    ids: list[int] = field(default_factory=list)
 
     def body(self) -> dict:
-        return {"accepted": self.accepted, "replayed": self.replayed, "ids": self.accepted + self.replayed}
+        return {"accepted": self.accepted, "replayed": self.replayed, "ids": self.ids or self.accepted + self.replayed}
 
 
-def source_by_slug(slug: str) -> Source:
-    source = db.session.scalar(select(Source).where(Source.slug == slug, Source.active.is_(True)))
+def source_by_slug(slug: str, attempt: Attempt | None = None) -> Source:
+    """The active source with this slug; UnknownSource (404) otherwise, logged when the source is disabled."""
+    source = db.session.scalar(select(Source).where(Source.slug == slug))
     if source is None:
         raise UnknownSource(f"no active source with slug {slug!r}")
+    if not source.active:
+        disabled = UnknownSource(f"the source {slug!r} is disabled")
+        raise refuse(source, attempt, disabled) if attempt else disabled
     return source
 
 
-def accept(slug: str, received: Received) -> Outcome:
-    """Run the whole acceptance; domain errors propagate for the error handler, after being logged."""
-    started = time.perf_counter()
-    source = source_by_slug(slug)
+def accept(source: Source, received: Received, attempt: Attempt | None = None) -> Outcome:
+    """Run the whole acceptance; a refusal is logged and raised as the DomainError to answer."""
+    attempt = attempt or Attempt(received.received_at, received.content_type, len(received.body), time.perf_counter())
     try:
-        outcome = _accept(source, received)
-    except DomainError as exc:
-        db.session.rollback()
-        _log_delivery(source, received, exc.status, started, error=_describe(exc))
-        raise
+        outcome = _accept(source, received, attempt)
     except ValidationError as exc:
-        db.session.rollback()
-        _log_delivery(source, received, 422, started, error=json.dumps(exc.messages)[:2000])
-        raise InvalidPayload(
+        invalid = InvalidPayload(
             "the payload does not match the canonical interaction; see errors", errors=exc.messages
-        ) from exc
-    _log_delivery(
-        source, received, outcome.status, started, accepted=len(outcome.accepted), replayed=len(outcome.replayed)
-    )
+        )
+        raise refuse(source, attempt, invalid) from exc
+    except DomainError as exc:
+        raise refuse(source, attempt, exc) from None
     if outcome.accepted:
         from crm.pipeline import process_interactions
 
+        # After the commit, so a job never runs before its rows exist. When Redis is down this
+        # returns False and the rows wait for the sweep: the answer is still 202.
         jobs.enqueue(process_interactions, outcome.accepted)
     return outcome
 
 
-def _describe(exc: DomainError) -> str:
-    return exc.detail if not exc.errors else f"{exc.detail}: {json.dumps(exc.errors)[:1500]}"
+def refuse(source: Source, attempt: Attempt, exc: DomainError) -> DomainError:
+    """Roll back, log the refusal with its error, and return the error to answer with.
+
+    A provider that retries everything but one status (Mailgun: all but 200 and 406) gets that status
+    for a refusal no retry can fix, so one bad message is not re-posted for hours.
+    """
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    answer = exc
+    final = ADAPTERS[source.provider].permanent_refusal_status
+    if final and exc.status in PERMANENT_REFUSALS:
+        note = f" (answered {final} rather than {exc.status} so that {source.provider} does not retry it)"
+        answer = type(exc)(exc.detail + note, errors=exc.errors, status=final)
+    deliveries.record(delivery_row(source, attempt, answer.status, error=describe(exc)))
+    return answer
 
 
-def _accept(source: Source, received: Received) -> Outcome:
+def _accept(source: Source, received: Received, attempt: Attempt) -> Outcome:
     adapter = ADAPTERS[source.provider]
+    check_media_type(adapter, received.headers)
+    form = received.form if received.form is not None else _form_fields(received)
     info = SourceInfo(
         slug=source.slug, channel=source.channel, provider=source.provider, settings=dict(source.settings or {})
     )
@@ -112,17 +143,34 @@ def _accept(source: Source, received: Received) -> Outcome:
         body=received.body,
         headers=received.headers,
         url=received.url,
-        form=received.form,
+        form=form,
         now=received.received_at,
         tolerance_s=current_app.config["SIGNATURE_TOLERANCE_S"],
     )
-    raw_items = adapter.parse(
-        received.body, received.headers, source=info, received_at=received.received_at, form=received.form
-    )
+    raw_items = adapter.parse(received.body, received.headers, source=info, received_at=received.received_at, form=form)
     items = load_interactions(raw_items, max_batch=current_app.config["WEBHOOK_MAX_BATCH"])
-    if not items:
+    if not items:  # read and understood, nothing to store (a call still ringing, another order topic)
+        deliveries.record(delivery_row(source, attempt, 200))
         return Outcome(200, [], [])
-    return _store(source, received, raw_items, items)
+    return _store(source, received, raw_items, items, attempt)
+
+
+def check_media_type(adapter: Adapter, headers: Mapping[str, str]) -> None:
+    """415 unless the body's media type is one the provider sends (any +json type counts as JSON)."""
+    kind = media_type(headers)
+    if kind in adapter.content_types:
+        return
+    if "application/json" in adapter.content_types and (kind == "text/json" or kind.endswith("+json")):
+        return
+    takes = ", ".join(t or "no Content-Type" for t in adapter.content_types)
+    raise UnsupportedMediaType(f"{adapter.provider} sources take {takes}; got {kind or 'no Content-Type'}")
+
+
+def _form_fields(received: Received) -> dict[str, list[str]] | None:
+    # Read an urlencoded form once, for both the signature check and the adapter.
+    if media_type(received.headers) != "application/x-www-form-urlencoded":
+        return None
+    return read_form(received.body, received.headers).fields
 
 
 def store_canonical(source: Source, raw_items: list[dict], received: Received) -> Outcome:
@@ -132,107 +180,118 @@ def store_canonical(source: Source, raw_items: list[dict], received: Received) -
     return _store(source, received, raw_items, items)
 
 
-def _store(source: Source, received: Received, raw_items: list[dict], items: list[dict]) -> Outcome:
-    """One transaction: the new interactions, their raw payloads and outbox rows; replays left alone."""
+def _store(
+    source: Source, received: Received, raw_items: list[dict], items: list[dict], attempt: Attempt | None = None
+) -> Outcome:
+    """One transaction: the new interactions, their raw payloads, outbox rows and the delivery row."""
     external_ids = [item["external_id"] for item in items]
-    existing = dict(
+    try:
+        new = _insert_new(source, received, items)
+        existing = _existing_ids(source, [e for e in external_ids if e not in new])
+        _insert_payloads(new, received, raw_items, items)
+        for interaction_id in new.values():
+            record_change("interaction", interaction_id)
+        outcome = _outcome(external_ids, new, existing)
+        if attempt is not None:
+            deliveries.add_in_transaction(
+                delivery_row(
+                    source, attempt, outcome.status, accepted=len(outcome.accepted), replayed=len(outcome.replayed)
+                )
+            )
+        db.session.commit()
+    except DataError as exc:
+        db.session.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "a value the database cannot store"
+        raise InvalidPayload(f"the database refused a value: {reason}") from None
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        raise StorageUnavailable(f"the interactions could not be stored ({exc.__class__.__name__}); retry") from None
+    return outcome
+
+
+def _insert_new(source: Source, received: Received, items: list[dict]) -> dict[str, int]:
+    """Insert the rows this request brings first; returns {external_id: id} for those it inserted."""
+    rows = [
+        {
+            "source_id": source.id,
+            "external_id": item["external_id"],
+            "channel": source.channel,
+            "type": item["type"],
+            "direction": item["direction"],
+            "occurred_at": item["occurred_at"],
+            "received_at": received.received_at,
+            "subject": item.get("subject"),
+            "text": item.get("text"),
+            "data": jsonable(item.get("data") or {}),
+            "customer_in": jsonable(item["customer"]),
+        }
+        # Rows are locked in external-id order, so two overlapping batches wait on each other, never deadlock.
+        for item in sorted(items, key=lambda i: i["external_id"])
+    ]
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    table = Interaction.__table__
+    statement = (
+        dialect.insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        .returning(table.c.external_id, table.c.id)
+    )
+    return dict(db.session.execute(statement).all())
+
+
+def _existing_ids(source: Source, external_ids: list[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    return dict(
         db.session.execute(
             select(Interaction.external_id, Interaction.id).where(
                 Interaction.source_id == source.id, Interaction.external_id.in_(external_ids)
             )
         ).all()
     )
+
+
+def _insert_payloads(new: dict[str, int], received: Received, raw_items: list[dict], items: list[dict]) -> None:
+    """Each new interaction keeps the raw payload it came from.
+
+    A batch's body holds many customers' data, so each interaction of a batch keeps its own element:
+    erasing one customer erases all of their raw data and nobody else's.
+    """
+    if not new:
+        return
     headers = {k: v for k, v in ((k.lower(), v) for k, v in received.headers.items()) if k in KEPT_HEADERS}
     single = len(items) == 1
-    new_rows = []
-    for raw, item in zip(raw_items, items, strict=True):
-        if item["external_id"] in existing:
-            continue
-        row = Interaction(
-            source_id=source.id,
-            external_id=item["external_id"],
-            channel=source.channel,
-            type=item["type"],
-            direction=item["direction"],
-            occurred_at=item["occurred_at"],
-            received_at=received.received_at,
-            subject=item.get("subject"),
-            text=item.get("text"),
-            data=_jsonable(item.get("data") or {}),
-            customer_in=_jsonable(item["customer"]),
-        )
-        # A batch's body holds many customers' data: each interaction keeps its own element, so that
-        # erasing one customer erases all of their raw data and nobody else's.
-        body = received.body if single else json.dumps(raw, default=str).encode()
-        row.payload = InteractionPayload(
-            content_type=received.content_type if single else "application/json", body=body, headers=headers
-        )
-        new_rows.append(row)
-    if not new_rows:
-        return Outcome(200, [], [existing[e] for e in external_ids])
-    db.session.add_all(new_rows)
-    try:
-        db.session.flush()
-    except Exception as exc:
-        from sqlalchemy.exc import IntegrityError
+    rows = [
+        {
+            "interaction_id": new[item["external_id"]],
+            "content_type": received.content_type[:200] if single else "application/json",
+            "body": received.body if single else json.dumps(raw, default=str).encode(),
+            "headers": headers,
+        }
+        for raw, item in zip(raw_items, items, strict=True)
+        if item["external_id"] in new
+    ]
+    db.session.execute(insert(InteractionPayload), rows)
 
-        if not isinstance(exc, IntegrityError):
-            raise
-        # Another request stored the same delivery between our read and our insert: it is a replay.
-        db.session.rollback()
-        return _replayed_after_race(source, external_ids)
-    for row in new_rows:
-        record_change("interaction", row.id)
-    db.session.commit()
-    accepted_ids = [row.id for row in new_rows]
+
+def _outcome(external_ids: list[str], new: dict[str, int], existing: dict[str, int]) -> Outcome:
+    missing = [e for e in external_ids if e not in new and e not in existing]
+    if missing:  # stored by a concurrent delivery and deleted (erased) before we could read it
+        raise Conflict(f"{len(missing)} interaction(s) changed while this delivery was stored; retry")
+    ids = [new[e] if e in new else existing[e] for e in external_ids]
+    accepted = [new[e] for e in external_ids if e in new]
     replayed = [existing[e] for e in external_ids if e in existing]
-    return Outcome(202, accepted_ids, replayed)
+    return Outcome(202 if accepted else 200, accepted, replayed, ids)
 
 
-def _replayed_after_race(source: Source, external_ids: list[str]) -> Outcome:
-    ids = dict(
-        db.session.execute(
-            select(Interaction.external_id, Interaction.id).where(
-                Interaction.source_id == source.id, Interaction.external_id.in_(external_ids)
-            )
-        ).all()
-    )
-    missing = [e for e in external_ids if e not in ids]
-    if missing:
-        raise InvalidPayload("a concurrent delivery conflicted; retry", status=409)
-    return Outcome(200, [], [ids[e] for e in external_ids])
+def jsonable(value: object) -> object:
+    """Decimals, dates and datetimes from the schema as JSON strings (RFC 3339 for times) for JSON columns."""
+    return json.loads(json.dumps(value, default=_json_default))
 
 
-def _jsonable(value):
-    """Decimals and datetimes from the schema, back to JSON-safe strings for the JSON columns."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def _log_delivery(
-    source: Source,
-    received: Received,
-    status: int,
-    started: float,
-    *,
-    error: str | None = None,
-    accepted: int = 0,
-    replayed: int = 0,
-) -> None:
-    try:
-        db.session.add(
-            Delivery(
-                source_id=source.id,
-                received_at=received.received_at,
-                status_code=status,
-                error=error,
-                content_type=received.content_type[:200] if received.content_type else None,
-                size_bytes=len(received.body),
-                accepted=accepted,
-                replayed=replayed,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-            )
-        )
-        db.session.commit()
-    except Exception:  # the delivery log is a convenience; it must never cost the delivery
-        db.session.rollback()
-        log.warning("could not write the delivery log for source %s", source.slug, exc_info=True)
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")

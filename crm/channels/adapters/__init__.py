@@ -62,6 +62,8 @@ class Adapter:
     channels: tuple[Channel, ...]  # the source channels this provider can feed
     content_types: tuple[str, ...]  # what its bodies are sent as ("" = no Content-Type header)
     signs_timestamp: bool  # whether the scheme can refuse a stale delivery (tolerance_s applies)
+    # The status that makes the provider stop retrying a delivery no retry can fix (None: the 4xx as is).
+    permanent_refusal_status: int | None = None
 
 
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -75,7 +77,16 @@ ADAPTERS: dict[str, Adapter] = {
         ("application/json", "message/rfc822", ""),
         signs_timestamp=True,
     ),
-    "mailgun": Adapter("mailgun", mailgun.parse, signatures.verify_mailgun, ("email",), FORM, signs_timestamp=True),
+    # Mailgun retries every answer but 200 and 406 for 8 hours.
+    "mailgun": Adapter(
+        "mailgun",
+        mailgun.parse,
+        signatures.verify_mailgun,
+        ("email",),
+        FORM,
+        signs_timestamp=True,
+        permanent_refusal_status=406,
+    ),
     "twilio": Adapter("twilio", twilio.parse, signatures.verify_twilio, ("phone",), FORM[:1], signs_timestamp=False),
     "shopify": Adapter(
         "shopify", shopify.parse, signatures.verify_shopify, ("store",), ("application/json",), signs_timestamp=False
