@@ -3,6 +3,7 @@
 from crm.audit import AuditEvent
 from crm.auth.models import ApiToken, User
 from crm.channels.models import Delivery, Source
+from crm.experiments.models import Experiment, ExperimentAssignment
 from crm.personalization.models import ActionFeedback
 from crm.profiles.models import (
     Case,
@@ -30,6 +31,8 @@ __all__ = [
     "CustomerAttribute",
     "Delivery",
     "DuplicateSuggestion",
+    "Experiment",
+    "ExperimentAssignment",
     "Identifier",
     "Interaction",
     "InteractionPayload",

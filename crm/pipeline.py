@@ -87,6 +87,7 @@ def refresh_customer(customer: Customer, interaction_id: int | None = None) -> N
     aggregates.recompute(customer)
     _personalize(customer)
     _segments(customer, interaction_id)
+    _experiments(customer, interaction_id)
     _suggestions(customer, interaction_id)
     record_change("customer", customer.id)
 
@@ -112,6 +113,13 @@ def _segments(customer: Customer, interaction_id: int | None) -> None:
     except ImportError:  # real-time segments arrive with their own change
         return
     evaluate_customer(customer, interaction_id=interaction_id)
+
+
+def _experiments(customer: Customer, interaction_id: int | None) -> None:
+    # After segments: a customer who just entered an experiment's segment is assigned in this transaction.
+    from crm.experiments.assignment import assign_on_entry
+
+    assign_on_entry(customer, interaction_id=interaction_id)
 
 
 def interaction_sentiment(interaction: Interaction) -> float | None:

@@ -57,6 +57,9 @@ def _periodic_extras() -> list:
         extras.extend(PERIODIC)
     except ImportError:
         pass
+    from crm.experiments.jobs import PERIODIC as EXPERIMENTS
+
+    extras.extend(EXPERIMENTS)  # ends experiments past their end, assigns members no interaction brought in
     return extras
 
 

@@ -18,6 +18,7 @@ def openapi_document():
 from crm.api import (  # noqa: E402, F401
     cases,
     customers,
+    experiments,
     identity,
     privacy,
     search,
