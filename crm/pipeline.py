@@ -148,19 +148,44 @@ def after_processing() -> None:
 
 
 def sweep(older_than_s: int | None = None, limit: int = 10_000) -> int:
-    """Enqueue interactions accepted but not processed (Redis was down, a worker died); returns how many."""
+    """Enqueue interactions accepted but not processed (Redis was down, a worker died); returns how many.
+
+    Each one is swept at most once in a while (a marker in Redis), so a backlog the workers are still
+    getting through is not queued once more on every tick of every worker.
+    """
     age = current_app.config["SWEEP_AFTER_S"] if older_than_s is None else older_than_s
     cutoff = utcnow() - timedelta(seconds=age)
-    ids = list(
-        db.session.scalars(
-            select(Interaction.id)
-            .where(Interaction.processed_at.is_(None), Interaction.received_at <= cutoff)
-            .order_by(Interaction.id)
-            .limit(limit)
-        )
-    )
+    rows = db.session.execute(
+        select(Interaction.id, Interaction.received_at)
+        .where(Interaction.processed_at.is_(None), Interaction.received_at <= cutoff)
+        .order_by(Interaction.id)
+        .limit(limit)
+    ).all()
     db.session.rollback()
+    ids = _not_swept_lately(rows, repeat_s=max(60, 10 * age))
     for start in range(0, len(ids), 100):
         if not jobs.enqueue(process_interactions, ids[start : start + 100]):
             return start
     return len(ids)
+
+
+def _not_swept_lately(rows: list, repeat_s: int) -> list[int]:
+    """The ids of (id, received_at) rows no sweep queued in the last repeat_s seconds; marks them swept.
+
+    The marker names the receipt time as well as the id, so a restarted id sequence (a restored or
+    truncated database) is not mistaken for rows swept before.
+    """
+    from redis.exceptions import RedisError
+
+    conn = jobs.redis_connection()
+    if conn is None or not rows:
+        return [row[0] for row in rows]
+    prefix = f"crm:{current_app.config['RQ_QUEUE']}:swept:"
+    try:
+        pipe = conn.pipeline(transaction=False)
+        for interaction_id, received_at in rows:
+            pipe.set(f"{prefix}{interaction_id}:{received_at.timestamp():.6f}", 1, nx=True, ex=repeat_s)
+        fresh = pipe.execute()
+    except RedisError:
+        return [row[0] for row in rows]  # the enqueue finds Redis down too, and says so once
+    return [row[0] for row, new in zip(rows, fresh, strict=True) if new]

@@ -91,6 +91,9 @@ def build_spec(extra_paths: dict | None = None) -> dict:
         paths.setdefault(_path(op.rule), {})[op.method] = item
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)
+    from crm.channels.webhooks import document_webhook  # outside /api/v1, but the same contract
+
+    document_webhook(spec)
     for path, operations in (extra_paths or {}).items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
