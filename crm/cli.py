@@ -51,6 +51,7 @@ def register(app: Flask) -> None:
         "crm.profiles.cli:merges_cli",
         "crm.profiles.cli:privacy_cli",
         "crm.experiments.cli:experiments_cli",
+        "crm.personalization.cli:personalization_cli",
     ):
         _optional(app, dotted)
 

@@ -4,6 +4,7 @@ from crm.audit import AuditEvent
 from crm.auth.models import ApiToken, User
 from crm.channels.models import Delivery, Source
 from crm.experiments.models import Experiment, ExperimentAssignment
+from crm.personalization.catalog_db import ProductBuild, ProductCount, ProductPair, SegmentProduct
 from crm.personalization.models import ActionFeedback
 from crm.profiles.models import (
     Case,
@@ -43,9 +44,13 @@ __all__ = [
     "OutboundDelivery",
     "OutboxEntry",
     "PrivacyRequest",
+    "ProductBuild",
+    "ProductCount",
+    "ProductPair",
     "Segment",
     "SegmentEvent",
     "SegmentMember",
+    "SegmentProduct",
     "SegmentWebhook",
     "Source",
     "User",

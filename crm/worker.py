@@ -57,6 +57,9 @@ def _periodic_extras() -> list:
         extras.extend(PERIODIC)
     except ImportError:
         pass
+    from crm.personalization.catalog_db import refresh_if_stale
+
+    extras.append(refresh_if_stale)  # rebuilds the product model when it is an hour old
     from crm.experiments.jobs import PERIODIC as EXPERIMENTS
 
     extras.extend(EXPERIMENTS)  # ends experiments past their end, assigns members no interaction brought in

@@ -20,6 +20,8 @@ from crm.api import (  # noqa: E402, F401
     customers,
     experiments,
     identity,
+    metrics,
+    personalization,
     privacy,
     search,
     segments,

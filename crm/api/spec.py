@@ -30,6 +30,7 @@ class Operation:
     response: type[Schema] | Schema | None
     status: int
     errors: tuple[int, ...] = field(default_factory=tuple)
+    body_required: bool = True
 
 
 OPERATIONS: list[Operation] = []
@@ -67,6 +68,7 @@ def operation(
     response: type[Schema] | Schema | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    body_required: bool = True,
 ) -> Callable:
     """Register fn as an API operation. fn receives path args plus `args=` (query) and/or `payload=` (body)."""
 
@@ -77,7 +79,8 @@ def operation(
             if query is not None:
                 kwargs["args"] = query().load(request.args.to_dict(flat=True))
             if body is not None:
-                kwargs["payload"] = body().load(json_body())
+                # An optional body (a note on an action) may be left out: it loads as {}.
+                kwargs["payload"] = body().load(json_body() if body_required or request.data else {})
             result = fn(**kwargs)
             if isinstance(result, Response) or (isinstance(result, tuple) and isinstance(result[0], Response)):
                 return result
@@ -102,6 +105,7 @@ def operation(
                 response=response,
                 status=status,
                 errors=errors,
+                body_required=body_required,
             )
         )
         return view

@@ -1,0 +1,101 @@
+"""Recommendations for one customer from the database: "bought together", then popular in their
+segments, then popular overall, never something they bought, each with its reason.
+
+The counts feed the pure `recommend.bought_together`, so every path ranks exactly as the algorithm
+the bench measures. In full mode they come from Elasticsearch aggregations over the customers index
+(recommend_es: fresh within a second of a purchase); in embedded mode, or when Elasticsearch fails,
+from the product model the database holds (catalog_db: one indexed read of the pairs of the skus they
+own and one of their segments' top products). Names and the overall popularity come from the product
+model in both modes.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap, Counter, defaultdict
+
+from sqlalchemy import select
+
+from crm import jobs
+from crm.extensions import db
+from crm.personalization.catalog_db import ProductPair, ProductTable, product_table, segment_popular
+from crm.personalization.facts import CustomerFacts
+from crm.personalization.loader import LoadedCustomer
+from crm.personalization.recommend import MIN_SUPPORT, PurchaseIndex, bought_together
+
+LIMIT = 5
+MAX_BASIS = 50  # the most recent distinct skus that seed the co-purchase lookup
+
+
+def owned_skus(facts: CustomerFacts) -> list[str]:
+    """Skus of every purchase they made (refunded ones too: what they sent back is no recommendation),
+    most recent first."""
+    seen: dict[str, None] = {}
+    for interaction in facts.interactions:
+        if interaction.type == "purchase":
+            for sku in interaction.skus:
+                seen.setdefault(sku)
+    return list(seen)
+
+
+def pairs_for(skus: list[str]) -> dict[str, Counter]:
+    """sku a -> Counter(sku b: customers who bought both), for the given a's, from the product model."""
+    together: dict[str, Counter] = defaultdict(Counter)
+    if not skus:
+        return together
+    stmt = select(ProductPair.sku_a, ProductPair.sku_b, ProductPair.customers).where(ProductPair.sku_a.in_(skus))
+    for a, b, count in db.session.execute(stmt):
+        together[a][b] = count
+    return together
+
+
+def _counts_from_database(table: ProductTable, basis: list[str], segment_ids: list[int]):
+    index = PurchaseIndex(customers=table.customers, counts=table.counter, together=pairs_for(basis))
+    return index, segment_popular(segment_ids)
+
+
+def _counts_from_elasticsearch(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int):
+    from crm.personalization.recommend_es import co_purchase_counts
+
+    found = co_purchase_counts(basis, segment_ids, min_support)
+    # Counts Elasticsearch did not return (fallback candidates) come from the product model.
+    counts = ChainMap(found.counts, table.counter)
+    index = PurchaseIndex(customers=found.customers or table.customers, counts=counts, together=found.together)
+    return index, {sid: found.segment_popular.get(sid, []) for sid in segment_ids}
+
+
+def counts(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int = MIN_SUPPORT):
+    """(PurchaseIndex with the counts the ranking reads, segment id -> its top skus)."""
+    from crm.search import uses_elasticsearch
+
+    if uses_elasticsearch():
+        from crm.search.elastic import ES_ERRORS, describe
+
+        try:
+            return _counts_from_elasticsearch(table, basis, segment_ids, min_support)
+        except ES_ERRORS as exc:
+            jobs.warn_once("recommend-es", f"recommendations from the database: Elasticsearch failed ({describe(exc)})")
+    return _counts_from_database(table, basis, segment_ids)
+
+
+def recommend(
+    loaded: LoadedCustomer,
+    limit: int = LIMIT,
+    table: ProductTable | None = None,
+    min_support: int = MIN_SUPPORT,
+) -> list[dict]:
+    """Up to `limit` recommendations {sku, name, score, reason, source}, best first."""
+    table = table or product_table()
+    owned = owned_skus(loaded.facts)
+    # Everything they own is excluded; the latest MAX_BASIS seed the candidates.
+    index, by_segment = counts(table, owned[:MAX_BASIS], list(loaded.segment_ids), min_support)
+    names_by_id = dict(zip(loaded.segment_ids, loaded.facts.segments, strict=False))
+    return bought_together(
+        index,
+        owned,
+        names=table.names,
+        segments=[names_by_id[sid] for sid in loaded.segment_ids],
+        segment_popular={names_by_id[sid]: skus for sid, skus in by_segment.items()},
+        popular=table.popular,
+        limit=limit,
+        min_support=min_support,
+    )
