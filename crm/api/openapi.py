@@ -76,7 +76,7 @@ def build_spec(extra_paths: dict | None = None) -> dict:
         if params:
             item["parameters"] = params
         if op.body is not None:
-            item["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
+            item["requestBody"] = {"required": op.body_required, "content": {"application/json": {"schema": op.body}}}
         ok = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": op.response}}
