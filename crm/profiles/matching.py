@@ -23,6 +23,7 @@ from crm.profiles.similarity import BLOCK_CAP, Frequencies, PersonRecord, blocki
 
 FREQUENCY_KINDS = ("first", "last", "postcode", "city")
 LARGE_POPULATION = 100_000
+MIN_POPULATION = 1000  # fewer customers than this: frequencies from the population mean nothing yet
 
 
 def key_hash(key: str) -> int:
@@ -213,7 +214,14 @@ def records_of(customer_ids: Iterable[int]) -> dict[int, PersonRecord]:
 
 
 def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
-    """Population counts for every value these records could be weighed on (names in either role)."""
+    """Population counts for every value these records could be weighed on (names in either role).
+
+    Below MIN_POPULATION customers the counts say nothing yet (in a population of two, every name is
+    "common"), so the scorer's general shares stand in for them.
+    """
+    total = population()
+    if total < MIN_POPULATION:
+        return Frequencies()
     wanted: dict[int, tuple[str, str]] = {}
     for record in records:
         f = features(record)
@@ -232,7 +240,7 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
         for h, n in found:
             kind, value = wanted[h]
             counts[kind][value] = n
-    return Frequencies(total=max(population(), 2), counts=counts)
+    return Frequencies(total=total, counts=counts)
 
 
 def population() -> int:

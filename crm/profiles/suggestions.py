@@ -168,7 +168,7 @@ def decide_everyone(records: list[PersonRecord], pairs, *, threshold: float, pro
     """Score candidate pairs and write the suggestions: new ones opened, open ones refreshed or dropped."""
     from crm.profiles.similarity import Frequencies
 
-    freq = Frequencies.from_records(records)
+    freq = Frequencies.from_records(records) if len(records) >= matching.MIN_POPULATION else Frequencies()
     found = {}
     for i, j in pairs:
         s = score_pair(records[i], records[j], frequencies=freq, threshold=threshold)
