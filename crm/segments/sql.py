@@ -10,7 +10,7 @@ evaluator. JSON is read with each dialect's own functions.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import (
@@ -129,10 +129,14 @@ def _predicate(expr, op: str, value):
 
 def _field(node: Cmp):
     expr = _field_expr(node.target)
-    value = node.value
-    if node.target.kind == "datetime" and node.op != "exists":
+    op, value = node.op, node.value
+    if node.target.kind == "datetime" and op != "exists":
         value = _instant(value)
-    return and_(expr.is_not(None), _predicate(expr, node.op, value))
+        # The index and the evaluator hold times to the millisecond; the database to the microsecond.
+        # "after v" there means at or after the next millisecond here (and "at most v", before it).
+        if op in ("gt", "lte"):
+            op, value = ("gte" if op == "gt" else "lt"), value + timedelta(milliseconds=1)
+    return and_(expr.is_not(None), _predicate(expr, op, value))
 
 
 # --- attributes: the effective row's JSON value, read as the slot's type ---------------------------
