@@ -209,6 +209,8 @@ def rebuild(
             started = time.perf_counter()
             report.documents[entity] = load(es, entity, index, batch=batch, progress=progress)
             report.seconds[entity] = round(time.perf_counter() - started, 2)
+            if on_phase:
+                on_phase(f"loaded {entity}s")
         es.indices.put_settings(index=",".join(new.values()), settings={"refresh_interval": "1s"})
         for entity, index in new.items():
             report.repaired[entity] = repair(es, entity, index)
