@@ -26,6 +26,7 @@ from crm.experiments.schemas import (
 from crm.extensions import db
 
 TAG = "experiments"
+_RESULTS = ExperimentResultsOut(exclude=("experiment",))  # the experiment comes dumped by describe()
 
 
 def _actor() -> str:
@@ -130,9 +131,8 @@ def experiment_results(experiment_id: int):
     """Each customer is measured over the window_days after their assignment, once that window has passed.
     Rates use the two-proportion z-test, means Welch's t-test; no winner is called under min_sample."""
     experiment = lifecycle.get_experiment(experiment_id)
-    body = results_for(experiment, current_app.config["BASE_CURRENCY"])
-    body["experiment"] = lifecycle.describe([experiment])[0]
-    return ExperimentResultsOut().dump(body)
+    body = _RESULTS.dump(results_for(experiment, current_app.config["BASE_CURRENCY"]))
+    return {"experiment": lifecycle.describe([experiment])[0], **body}
 
 
 @operation(

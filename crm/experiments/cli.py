@@ -51,7 +51,7 @@ def render_results(body: dict, experiment: dict) -> str:
             ["variant", "share", "assigned", "measured", "treatment"],
             [
                 [
-                    v["name"] + (" (control)" if v["control"] else ""),
+                    v["name"] + (" (control)" if v["control"] and v["name"] != "control" else ""),
                     f"{v['share']:g} %",
                     f"{v['assigned']:,}",
                     f"{v['measured']:,}",

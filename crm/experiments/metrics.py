@@ -58,12 +58,14 @@ class Metric:
             return f"{100 * value:.1f} %"
         return f"{value:,.2f} {self.unit_in(base_currency)}".strip()
 
-    def format_difference(self, value: float | None, base_currency: str = "") -> str:
+    def format_difference(self, value: float | None, base_currency: str = "", unit: bool = True) -> str:
+        """A difference: percentage points for rates, the metric's unit for means (unit=False: the number only)."""
         if value is None:
             return "–"
-        if self.kind == "rate":
-            return f"{100 * value:+.1f} points"
-        return f"{value:+,.2f} {self.unit_in(base_currency)}".strip()
+        number = f"{100 * value:+.1f}" if self.kind == "rate" else f"{value:+,.2f}"
+        if not unit:
+            return number
+        return f"{number} points" if self.kind == "rate" else f"{number} {self.unit_in(base_currency)}".strip()
 
 
 def _converted(o: Observation, _currency: str) -> float:

@@ -69,7 +69,7 @@ def _survivors(customer_ids: list[int]) -> dict[int, int]:
                 select(Customer.id, Customer.merged_into_id).where(
                     Customer.id.in_(batch), Customer.status == "merged", Customer.merged_into_id.is_not(None)
                 )
-            )
+            ).all()
         )
     out = {}
     for cid, target in merged_into.items():

@@ -147,13 +147,13 @@ def metric_body(design: Design, result: MetricResult) -> dict:
 
 
 def describe(m: Metric, c: Comparison, currency: str = "") -> str:
-    """'+8.1 points (95 % CI +5.2 to +11.0 points, p < 0.001)'."""
+    """'+8.1 points (95 % CI +5.2 to +11.0, p < 0.001)'."""
     if c.difference is None:
         return "not measured yet"
     text = m.format_difference(c.difference, currency)
     if c.ci_low is None:
         return f"{text} (too few customers for an interval)"
-    low, high = m.format_difference(c.ci_low, currency), m.format_difference(c.ci_high, currency)
+    low, high = m.format_difference(c.ci_low, unit=False), m.format_difference(c.ci_high, unit=False)
     p = "p < 0.001" if c.p_value < 0.001 else f"p = {c.p_value:.3f}"
     return f"{text} (95 % CI {low} to {high}, {p})"
 

@@ -16,6 +16,7 @@ from crm.experiments.metrics import METRICS
 from crm.experiments.models import STATUSES
 
 VARIANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+AWARE = {"invalid_awareness": "give the time zone too, e.g. 2027-01-31T00:00:00+00:00"}
 METRIC_HELP = "one of " + ", ".join(f"{m.name} ({m.definition})" for m in METRICS.values())
 
 
@@ -60,8 +61,10 @@ class ExperimentIn(Strict):
     hypothesis = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     segment_id = fields.Integer(required=True)
     variants = fields.List(fields.Nested(ExperimentVariantIn), required=True, validate=validate.Length(min=2, max=10))
-    starts_at = fields.AwareDateTime(load_default=None, metadata={"description": "default: when it is started"})
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(
+        load_default=None, error_messages=AWARE, metadata={"description": "default: when it is started"}
+    )
+    ends_at = fields.AwareDateTime(required=True, error_messages=AWARE)
     primary_metric = fields.String(
         required=True, validate=validate.OneOf(METRICS), metadata={"description": METRIC_HELP}
     )
