@@ -167,11 +167,12 @@ def test_members_export_as_csv_streamed(client, shop, marketer, run_jobs):
 
 def test_a_large_export_runs_as_a_job_with_progress(client, app, shop, marketer, run_jobs):
     segment = save(client, marketer, run_jobs, name="Buyers", rule={"condition": "bought", "category": "shoes"})
+    limit = app.config.get("SEGMENT_EXPORT_STREAM_MAX", 10_000)
     app.config["SEGMENT_EXPORT_STREAM_MAX"] = 1
     try:
         response = client.get(f"/api/v1/segments/{segment['id']}/members.csv", headers=marketer)
     finally:
-        app.config.pop("SEGMENT_EXPORT_STREAM_MAX")
+        app.config["SEGMENT_EXPORT_STREAM_MAX"] = limit
     assert response.status_code == 202, response.json
     assert response.json["total"] == 2
     run_jobs()
