@@ -71,16 +71,16 @@ def member_batches(segment_id: int, batch: int = BATCH) -> Iterator[list[list[st
         after = rows[-1][0]
 
 
-def _lines(rows: list[list[str]]) -> str:
+def csv_lines(rows: list[list[str]]) -> str:
     out = io.StringIO()
     csv.writer(out).writerows(rows)
     return out.getvalue()
 
 
 def stream_csv(segment_id: int) -> Iterator[str]:
-    yield _lines([list(COLUMNS)])
+    yield csv_lines([list(COLUMNS)])
     for rows in member_batches(segment_id):
-        yield _lines(rows)
+        yield csv_lines(rows)
 
 
 def start_export(segment_id: int, actor: str) -> SegmentExport:
@@ -99,10 +99,10 @@ def run_export(export_id: int) -> None:
     row.total = member_count(row.segment_id)
     db.session.commit()
     buffer = io.StringIO()
-    buffer.write(_lines([list(COLUMNS)]))
+    buffer.write(csv_lines([list(COLUMNS)]))
     try:
         for rows in member_batches(row.segment_id):
-            buffer.write(_lines(rows))
+            buffer.write(csv_lines(rows))
             row = db.session.get(SegmentExport, export_id)
             row.done += len(rows)
             db.session.commit()

@@ -145,10 +145,15 @@ def _record(delivery_id: int, result: Result, now: datetime) -> None:
 
 def deliver_due(now: datetime | None = None, limit: int = BATCH) -> int:
     """Send what is due (a few at a time, in parallel); returns how many were delivered."""
+    return send_due(now, limit)[1]
+
+
+def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]:
+    """(sent, delivered) for one batch of due deliveries."""
     now = now or utcnow()
     claimed = _claim(now, limit)
     if not claimed:
-        return 0
+        return 0, 0
     with ThreadPoolExecutor(max_workers=min(SENDERS, len(claimed))) as pool:
         results = list(pool.map(send, claimed))
     delivered = 0
@@ -156,7 +161,7 @@ def deliver_due(now: datetime | None = None, limit: int = BATCH) -> int:
         _record(item.id, result, now)
         delivered += result.ok
     db.session.commit()
-    return delivered
+    return len(claimed), delivered
 
 
 def attempts_of(delivery_ids: list[int]) -> dict[int, list[OutboundAttempt]]:
