@@ -29,45 +29,57 @@ def _money(value) -> Decimal:
 
 
 def recompute(customer: Customer) -> None:
+    # Reads only: without autoflush each query would first write the attributes set so far.
+    with db.session.no_autoflush:
+        _counts(customer)
+        _purchases(customer)
+        _surveys(customer)
+        cid = customer.id
+        customer.open_cases = open_case_count(cid)
+        scores = list(
+            db.session.scalars(
+                select(Interaction.sentiment)
+                .where(Interaction.customer_id == cid, Interaction.sentiment.is_not(None))
+                .order_by(Interaction.occurred_at.desc())
+                .limit(SENTIMENT_WINDOW)
+            )
+        )
+        customer.sentiment_avg = round(sum(scores) / len(scores), 4) if scores else None
+        customer.display_name = attributes.display_name(attributes.effective(cid))
+        customer.version = (customer.version or 0) + 1
+
+
+def _counts(customer: Customer) -> None:
+    """Counts per channel and type, first and last seen, the last contact channel: two queries."""
     cid = customer.id
+    groups = db.session.execute(
+        select(
+            Interaction.channel,
+            Interaction.type,
+            func.count(),
+            func.min(Interaction.occurred_at),
+            func.max(Interaction.occurred_at),
+        )
+        .where(Interaction.customer_id == cid)
+        .group_by(Interaction.channel, Interaction.type)
+    ).all()
+    by_channel: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
     # An agent's note is not the customer getting in touch: it counts, but is not "seen" or a channel.
-    contacts = select(Interaction).where(Interaction.customer_id == cid, Interaction.type != "note")
-    total = db.session.scalar(select(func.count()).where(Interaction.customer_id == cid))
-    first, last = db.session.execute(
-        select(func.min(Interaction.occurred_at), func.max(Interaction.occurred_at)).where(
-            Interaction.customer_id == cid, Interaction.type != "note"
-        )
-    ).one()
-    customer.first_seen_at, customer.last_seen_at, customer.interaction_count = first, last, total
-    by_channel = dict(
-        db.session.execute(
-            select(Interaction.channel, func.count())
-            .where(Interaction.customer_id == cid)
-            .group_by(Interaction.channel)
-        ).all()
+    contacts = [g for g in groups if g[1] != "note"]
+    for channel, kind, count, _, _ in groups:
+        by_channel[channel] += count
+        by_type[kind] += count
+    customer.interaction_count = sum(by_channel.values())
+    customer.counts = {"channel": dict(by_channel), "type": dict(by_type)}
+    customer.first_seen_at = min((g[3] for g in contacts), default=None)
+    customer.last_seen_at = max((g[4] for g in contacts), default=None)
+    customer.last_channel = db.session.scalar(
+        select(Interaction.channel)
+        .where(Interaction.customer_id == cid, Interaction.type != "note")
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(1)
     )
-    by_type = dict(
-        db.session.execute(
-            select(Interaction.type, func.count()).where(Interaction.customer_id == cid).group_by(Interaction.type)
-        ).all()
-    )
-    customer.counts = {"channel": by_channel, "type": by_type}
-    latest = db.session.scalar(contacts.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(1))
-    customer.last_channel = latest.channel if latest else None
-    _purchases(customer)
-    _surveys(customer)
-    customer.open_cases = open_case_count(cid)
-    scores = list(
-        db.session.scalars(
-            select(Interaction.sentiment)
-            .where(Interaction.customer_id == cid, Interaction.sentiment.is_not(None))
-            .order_by(Interaction.occurred_at.desc())
-            .limit(SENTIMENT_WINDOW)
-        )
-    )
-    customer.sentiment_avg = round(sum(scores) / len(scores), 4) if scores else None
-    customer.display_name = attributes.display_name(attributes.effective(cid))
-    customer.version = (customer.version or 0) + 1
 
 
 def _purchases(customer: Customer) -> None:

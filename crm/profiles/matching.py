@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, select, text
 
 from crm.extensions import db
 from crm.profiles import attributes
-from crm.profiles.models import Customer, Identifier, Interaction, MatchKey, MatchProfile
+from crm.profiles.models import Customer, Interaction, MatchKey, MatchProfile
 from crm.profiles.similarity import BLOCK_CAP, Frequencies, PersonRecord, blocking_keys, features
 
 FREQUENCY_KINDS = ("first", "last", "postcode", "city")
@@ -134,20 +134,24 @@ def current_record(customer: Customer, interaction_id: int | None = None) -> Per
     else:
         rows = db.session.scalars(select(Interaction.identifiers).where(Interaction.customer_id == customer.id))
         invalid = set().union(*(invalid_phones_of(r) for r in rows))
-    idents = db.session.execute(
-        select(Identifier.kind, Identifier.value).where(Identifier.customer_id == customer.id)
-    ).all()
+    idents = [(i.kind, i.value) for i in customer.identifiers]
     return build_record(customer.id, attributes.effective(customer.id), idents, invalid)
 
 
-def store(record: PersonRecord) -> set[int]:
-    """Save a customer's record and keys (only the keys that changed are written); returns its blocking keys."""
+def store(record: PersonRecord) -> tuple[set[int], bool]:
+    """Save a customer's record and keys (only the keys that changed are written).
+
+    Returns its blocking keys, and whether the record changed (an unchanged record has nothing new to
+    compare: a candidate that changed since compared itself with it then).
+    """
     blocking, frequency = record_keys(record)
     wanted = blocking | frequency
     row = db.session.get(MatchProfile, record.customer_id)
     if row is None:
         db.session.add(MatchProfile(customer_id=record.customer_id, record=to_json(record)))
-    elif row.record != to_json(record):
+    elif row.record == to_json(record):
+        return blocking, False
+    else:
         row.record = to_json(record)
     have = set(db.session.scalars(select(MatchKey.key_hash).where(MatchKey.customer_id == record.customer_id)))
     gone = have - wanted
@@ -158,7 +162,7 @@ def store(record: PersonRecord) -> set[int]:
     new = wanted - have
     if new:
         db.session.execute(insert(MatchKey), [{"key_hash": h, "customer_id": record.customer_id} for h in new])
-    return blocking
+    return blocking, True
 
 
 def forget(customer_id: int) -> None:

@@ -129,6 +129,8 @@ def _locked_owners(keys: list[tuple[str, str]]) -> tuple[list[Identifier], list[
     owned = _owned(keys)
     for _ in range(OWNER_ROUNDS):
         ids = {i.customer_id for i in owned}
+        if not ids:
+            break  # nobody owns them, and the identifier locks keep it so until we commit
         lock_customers(ids)
         owned = _owned(keys)
         if {i.customer_id for i in owned} <= ids:

@@ -35,12 +35,20 @@ def _pair(a: int, b: int) -> tuple[int, int]:
 
 
 def refresh_for(customer: Customer, interaction_id: int | None = None, *, threshold: float = THRESHOLD) -> int:
-    """Re-score one customer against its candidates; returns how many open suggestions it has after."""
+    """Store the customer's match record and, when it changed, re-score it against its candidates;
+    returns how many suggestions were opened or refreshed."""
+    with db.session.no_autoflush:
+        return _refresh(customer, interaction_id, threshold)
+
+
+def _refresh(customer: Customer, interaction_id: int | None, threshold: float) -> int:
     if customer.status != "active":
         matching.forget(customer.id)
         return 0
     record = matching.current_record(customer, interaction_id)
-    blocking = matching.store(record)
+    blocking, changed = matching.store(record)
+    if not changed:
+        return 0
     existing = _suggestions_of(customer.id)
     candidates = matching.candidate_ids(customer.id, blocking)
     candidates |= {_other(row, customer.id) for row in existing.values() if row.status == "open"}
