@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm import audit
 from crm.auth import admin
 from crm.channels.cli import create_source, rotate_secret
+from crm.errors import NotFound
 from crm.extensions import db
 from crm.web import bp, reads
 from crm.web.access import page
-from crm.web.forms import NewSourceForm, NewUserForm, RotateForm, UserRoleForm
+from crm.web.forms import EraseForm, NewSourceForm, NewUserForm, PrivacyLookupForm, RotateForm, UserRoleForm
 
 
 def _page_arg() -> int:
@@ -45,7 +47,7 @@ def user_update(user_id: int):
         admin.update_user(user, actor=current_user.email, role=form.role.data, active=form.active.data)
         db.session.commit()
         state = "active" if user.active else "disabled"
-        flash(f"{user.email} is now {'an' if user.role == 'admin' else 'a'} {user.role} ({state}).", "success")
+        flash(f"{user.email} is now {'an' if user.role[0] in 'aeiou' else 'a'} {user.role} ({state}).", "success")
     else:
         flash("; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()), "error")
     return redirect(url_for("web.users"))
@@ -99,4 +101,46 @@ def source_detail(slug: str):
 @bp.get("/admin/privacy")
 @page("admin")
 def privacy():
-    return render_template("admin/privacy.html")
+    form = PrivacyLookupForm(formdata=request.args)
+    found = None
+    if "customer" in request.args and form.validate():
+        try:
+            found = reads.find_customer(form.customer.data)
+        except NotFound as exc:
+            form.customer.errors.append(exc.detail)
+        if found is not None and found.status == "merged" and found.merged_into_id:
+            found = reads.find_customer(str(found.merged_into_id))
+    history = reads.privacy_requests_page(_page_arg())
+    erase_form = EraseForm(formdata=None, customer_id=found.id if found else None)
+    return render_template("admin/privacy.html", form=form, found=found, history=history, erase_form=erase_form)
+
+
+@bp.get("/admin/privacy/<int:customer_id>/export")
+@page("admin")
+def privacy_export(customer_id: int):
+    from crm.profiles.privacy import export_customer
+
+    document = export_customer(reads.find_customer(str(customer_id)).id, current_user.email)
+    db.session.commit()
+    body = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+    disposition = f'attachment; filename="customer-{customer_id}-export.json"'
+    return Response(body, mimetype="application/json", headers={"Content-Disposition": disposition})
+
+
+@bp.post("/admin/privacy/<int:customer_id>/erase")
+@page("admin")
+def privacy_erase(customer_id: int):
+    from crm.profiles.privacy import erase_customer
+
+    form = EraseForm()
+    if (
+        not form.validate_on_submit()
+        or form.confirm.data.strip() != "ERASE"
+        or form.customer_id.data != str(customer_id)
+    ):
+        flash("Nothing was erased: type ERASE in the box to confirm.", "error")
+        return redirect(url_for("web.privacy", customer=customer_id))
+    counts = erase_customer(reads.find_customer(str(customer_id)).id, current_user.email)
+    summary = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items() if n)
+    flash(f"Customer #{customer_id} is erased ({summary}). Only the request's ids and counts remain.", "success")
+    return redirect(url_for("web.privacy"))

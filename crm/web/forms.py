@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -86,3 +87,20 @@ class PrivacyLookupForm(FlaskForm):
 class EraseForm(FlaskForm):
     customer_id = HiddenField(validators=[DataRequired()])
     confirm = StringField("Type ERASE to confirm", validators=[DataRequired()])
+
+
+class DashboardFilters(FlaskForm):
+    """The dashboard's GET filters: what the metrics API is asked for."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField("From", validators=[Optional()])
+    until = DateField("Until (not included)", validators=[Optional()])
+    period = SelectField(
+        "Points per", choices=[SelectChoice("day"), SelectChoice("week"), SelectChoice("month")], default="week"
+    )
+    channel = SelectField(
+        "Channel", choices=[SelectChoice("", "all channels")] + [SelectChoice(c) for c in CHANNELS], default=""
+    )
+    segment = SelectField("Segment", choices=[SelectChoice("", "all customers")], default="")

@@ -6,11 +6,17 @@ metrics API; these views render the frame and what is saved.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask import render_template, request
+from wtforms.fields.choices import SelectChoice
 
-from crm.web import bp, segment_reads
+from crm.columns import utcnow
+from crm.web import bp, dashboard_reads, segment_reads
 from crm.web.access import page
+from crm.web.forms import DashboardFilters
+
+DASHBOARD_DAYS = 90  # the metrics API's default range
 
 
 def _page_arg() -> int:
@@ -60,4 +66,16 @@ def segment(segment_id: int):
 @bp.get("/dashboard")
 @page("metrics:read")
 def dashboard():
-    return render_template("marketer/dashboard.html", segments=segment_reads.segment_choices())
+    form = DashboardFilters(formdata=request.args)
+    form.segment.choices += [SelectChoice(str(sid), name) for sid, name in segment_reads.segment_choices()]
+    if not form.validate():
+        return render_template("marketer/dashboard.html", form=form, scope=None, histogram=None), 400
+    until = form.until.data or (utcnow().date() + timedelta(days=1))
+    since = form.since.data or (until - timedelta(days=DASHBOARD_DAYS))
+    if since >= until:
+        form.since.errors.append("must be before the until day")
+        return render_template("marketer/dashboard.html", form=form, scope=None, histogram=None), 400
+    form.since.data, form.until.data = since, until  # the inputs show the range the figures cover
+    scope = dashboard_reads.CaseScope(since, until, form.channel.data or None, int(form.segment.data or 0) or None)
+    spread = dashboard_reads.histogram(dashboard_reads.resolution_seconds(scope))
+    return render_template("marketer/dashboard.html", form=form, scope=scope, histogram=spread)

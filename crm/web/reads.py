@@ -91,3 +91,11 @@ def _kinds_for(text: str) -> tuple[str, ...]:
     if "@" in text and not text.startswith("@"):
         return ("email",)
     return ("phone", "loyalty", "chat", "external")
+
+
+def privacy_requests_page(page: int, per_page: int = 20):
+    """Exports and erasures, newest first: ids, who, when and counts (an erasure leaves nothing else)."""
+    from crm.profiles.models import PrivacyRequest
+
+    stmt = select(PrivacyRequest).order_by(PrivacyRequest.id.desc())
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)

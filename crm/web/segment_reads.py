@@ -1,5 +1,6 @@
-"""Saved segments as the marketer pages list them: a page of segments, a page of members, and the
-choices the builder offers. Read-only; the segments package owns every write.
+"""Saved segments as the marketer pages list them: a page of segments, a page of members (from
+crm.segments.membership), and the choices the builder offers. Read-only; every write goes through the
+segments API, which the builder's script calls.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 
 from crm.errors import NotFound
 from crm.extensions import db
-from crm.profiles.models import Customer
-from crm.segments.models import Segment, SegmentMember
+from crm.segments import membership
+from crm.segments.models import Segment
 
 MEMBERS_PAGE = 50
 
@@ -37,36 +38,21 @@ def segment_choices() -> list[tuple[int, str]]:
 
 @dataclass
 class MembersPage:
-    customers: list[Customer]
+    members: list[dict]  # {id, display_name, email, phone, last_seen_at, journey_stage, ltv_amount, entered_at}
     total: int
     next_cursor: str | None
 
 
 def members_page(segment: Segment, cursor: str | None, limit: int = MEMBERS_PAGE) -> MembersPage:
-    """Members by customer id, `cursor` being the last id of the previous page."""
-    after = int(cursor) if cursor and cursor.isdigit() else 0
-    rows = list(
-        db.session.scalars(
-            select(Customer)
-            .join(SegmentMember, SegmentMember.customer_id == Customer.id)
-            .where(SegmentMember.segment_id == segment.id, Customer.id > after)
-            .order_by(Customer.id)
-            .limit(limit + 1)
-        )
-    )
-    total = (
-        db.session.scalar(select(func.count()).select_from(SegmentMember).where(SegmentMember.segment_id == segment.id))
-        or 0
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return MembersPage(rows, total, str(rows[-1].id) if more and rows else None)
+    """A page of members in customer id order (the segments API's own paging)."""
+    items, next_cursor = membership.members_page(segment.id, limit=limit, cursor=cursor)
+    return MembersPage(items, membership.member_count(segment.id), next_cursor)
 
 
 def export_url(segment: Segment) -> str | None:
     """The CSV export of the segments API, when it is there."""
     try:
-        return url_for("api.export_segment_members", segment_id=segment.id)
+        return url_for("api.export_members_csv", segment_id=segment.id)
     except Exception:  # werkzeug BuildError: the export endpoint is not registered in this version
         return None
 

@@ -95,3 +95,42 @@ def ann_on_four_channels(client, run_jobs) -> Customer:
     db.session.expire_all()
     owner = db.session.scalar(select(Identifier).where(Identifier.kind == "email", Identifier.value == ANN["email"]))
     return db.session.get(Customer, owner.customer_id)
+
+
+def _line(sku: str, name: str, category: str, price: str) -> dict:
+    return {"sku": sku, "name": name, "category": category, "quantity": 1, "unit_price": price}
+
+
+SHOES = _line("TRL-SHOE-01", "Trail running shoes", "footwear", "119.00")
+TENT = _line("TNT-2P-22", "Two-person tent", "camping", "299.00")
+
+
+def shoppers(client, run_jobs) -> dict[str, int]:
+    """Five people: who emailed, who chatted, who bought shoes or a tent. Their customer ids by name."""
+    email, store, chat = (make_source(channel=ch) for ch in ("email", "store", "chat"))
+    people = {
+        "Bea Shoes-and-mail": {"mail": True, "buys": SHOES},
+        "Cy Mail-only": {"mail": True},
+        "Di Shoes-only": {"buys": SHOES},
+        "Ed Tent-and-mail": {"mail": True, "buys": TENT},
+        "Flo Chat-only": {"chat": True},
+    }
+    batches: dict = {email: [], store: [], chat: []}
+    for n, (name, does) in enumerate(people.items()):
+        who = {"email": f"shopper{n}@example.com", "name": name}
+        if does.get("mail"):
+            batches[email].append(interaction(f"m-{n}", customer=who, occurred_at=ago(days=20 - n), subject="Sizes?"))
+        if does.get("chat"):
+            batches[chat].append(interaction(f"c-{n}", customer=who, occurred_at=ago(days=15), text="Open on Sunday?"))
+        if does.get("buys"):
+            line = does["buys"]
+            data = {"order_number": f"20{n:03d}", "currency": "USD", "total": line["unit_price"], "items": [line]}
+            batches[store].append(
+                interaction(f"o-{n}", type_="purchase", customer=who, occurred_at=ago(days=10 - n), data=data)
+            )
+    for source, items in batches.items():
+        assert post_generic(client, source, {"interactions": items}).status_code == 202
+    run_jobs()
+    db.session.expire_all()
+    found = db.session.execute(select(Customer.id, Customer.display_name).where(Customer.status == "active"))
+    return {row.display_name: row.id for row in found}

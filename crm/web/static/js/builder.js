@@ -121,7 +121,7 @@ function renderParams(row, kind, values = {}) {
 function addRow(kind = "interactions", values = {}, negated = false) {
   const n = ++rowSeq;
   const row = el("li", { class: "condition", id: `cond-${n}` });
-  const what = el("select", { id: `cond-${n}-kind`, name: "kind" });
+  const what = el("select", { id: `cond-${n}-what`, name: "what" });
   for (const [key, spec] of Object.entries(KINDS)) what.append(el("option", { value: key }, spec.label));
   what.value = kind;
   const not = el("input", { type: "checkbox", id: `cond-${n}-not`, name: "not" });
@@ -147,7 +147,7 @@ function addRow(kind = "interactions", values = {}, negated = false) {
 }
 
 function rowCondition(row) {
-  const kind = row.querySelector('select[name="kind"]').value;
+  const kind = row.querySelector('select[name="what"]').value;
   const spec = KINDS[kind];
   const out = { condition: spec.cond || kind, ...(spec.fixed || {}) };
   for (const f of spec.fields) {
@@ -239,7 +239,7 @@ async function preview() {
     clear(errors);
     count.textContent = String(body.count);
     count.dataset.rule = JSON.stringify(rule);
-    status.textContent = `${body.count} customers match.`;
+    status.textContent = body.count === 1 ? "1 customer matches." : `${body.count} customers match.`;
     renderBreakdown(body.breakdown, body.count);
     renderSample(body.members);
   } catch (err) {

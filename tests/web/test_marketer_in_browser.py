@@ -1,0 +1,100 @@
+"""A marketer at the browser: builds a segment from two conditions with the count live as rules change
+(the same count the API gives), saves it, reads its members and exports them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import MODE
+from tests.factories import auth, make_user
+from tests.web.browsing import check_page, log_in
+from tests.web.scenes import shoppers
+
+pytestmark = pytest.mark.browser
+
+EMAILED = {"condition": "interactions", "channel": "email", "op": "gte", "value": 1}
+BOUGHT_SHOES = {"condition": "bought", "category": "footwear"}
+
+
+def api_count(client, token: str, rule: dict) -> int:
+    response = client.post("/api/v1/segments/preview", json={"rule": rule}, headers=auth(token))
+    assert response.status_code == 200, response.json
+    return response.json["count"]
+
+
+def shown_rule(page, expected: dict) -> dict:
+    """Wait until the live count was computed for `expected`; the count element names its rule."""
+    count = page.locator("#live-count")
+    expect(count).to_have_attribute("data-rule", json.dumps(expected, separators=(",", ":")))
+    return json.loads(count.get_attribute("data-rule"))
+
+
+def test_a_marketer_builds_a_two_condition_segment_and_the_live_count_is_the_apis(page, client, app, run_jobs):
+    people = shoppers(client, run_jobs)
+    marketer, token = make_user("marketer", email="morgan@shop.example")
+    previews: list[str] = []
+    page.on("request", lambda r: previews.append(r.url) if r.url.endswith("/api/v1/segments/preview") else None)
+    log_in(page, marketer.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Segments").click()
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Name").fill("Emailed and bought shoes")
+
+    first = page.locator("#cond-1")
+    first.get_by_label("on channel").select_option("email")
+    shown_rule(page, {"all": [EMAILED]})
+    assert page.locator("#live-count").inner_text() == str(api_count(client, token, {"all": [EMAILED]})) == "3"
+
+    page.get_by_role("button", name="Add condition").click()
+    second = page.locator("#cond-2")
+    second.get_by_label("Condition 2", exact=True).select_option(label="Bought from a category")
+    before = len(previews)
+    second.get_by_label("category").press_sequentially("footwear", delay=30)
+    shown_rule(page, {"all": [EMAILED, BOUGHT_SHOES]})
+    expected = api_count(client, token, {"all": [EMAILED, BOUGHT_SHOES]})
+    assert page.locator("#live-count").inner_text() == str(expected) == "1"
+    assert len(previews) - before <= 3, f"typing 8 letters asked for {len(previews) - before} previews: not debounced"
+    expect(page.locator("#sample")).to_contain_text("Bea Shoes-and-mail")
+    expect(page.get_by_role("list", name="By channel")).to_be_visible()
+    check_page(page, "segment-builder", keyboard_targets=["Add condition", "Save segment"])
+
+    page.get_by_role("button", name="Save segment").click()
+    page.wait_for_url(re.compile(r"/segments/\d+$"))
+    if MODE == "full":
+        run_jobs()  # the refresh job works the members out
+        page.reload()
+    members = page.get_by_role("region", name="Members")
+    expect(members).to_contain_text("Bea Shoes-and-mail")
+    assert members.locator("tbody tr").count() == 1
+    check_page(page, "segment")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    csv = open(download.value.path(), encoding="utf-8").read()
+    assert "shopper0@example.com" in csv and "shopper1@example.com" not in csv
+    assert people["Bea Shoes-and-mail"]
+
+
+def test_removing_a_condition_brings_the_count_back(page, client, run_jobs):
+    shoppers(client, run_jobs)
+    marketer, token = make_user("marketer")
+    log_in(page, marketer.email)
+    page.goto("/segments/new")
+    page.locator("#cond-1").get_by_label("on channel").select_option("email")
+    page.get_by_role("button", name="Add condition").click()
+    page.locator("#cond-2").get_by_label("Condition 2", exact=True).select_option(label="Latest NPS")
+    page.locator("#cond-2").get_by_label("category").select_option("detractor")
+    shown_rule(page, {"all": [EMAILED, {"condition": "nps", "category": "detractor"}]})
+    assert page.locator("#live-count").inner_text() == "0"
+    page.get_by_role("button", name="Remove condition 2").click()
+    shown_rule(page, {"all": [EMAILED]})
+    assert page.locator("#live-count").inner_text() == str(api_count(client, token, {"all": [EMAILED]}))
+    page.get_by_label("any of them").check()
+    page.get_by_role("button", name="Add condition").click()
+    page.locator("#cond-3").get_by_label("Condition 3", exact=True).select_option(label="Bought from a category")
+    page.locator("#cond-3").get_by_label("category").fill("camping")
+    any_rule = {"any": [EMAILED, {"condition": "bought", "category": "camping"}]}
+    shown_rule(page, any_rule)
+    assert page.locator("#live-count").inner_text() == str(api_count(client, token, any_rule)) == "3"
