@@ -52,13 +52,14 @@ def _register_blueprints(app: Flask) -> None:
     from crm.api import bp as api_bp
     from crm.auth.views import bp as auth_bp
     from crm.channels.webhooks import bp as webhooks_bp
+    from crm.experiments.pages import bp as experiments_web_bp
     from crm.extensions import csrf
     from crm.health import bp as health_bp
     from crm.web import bp as web_bp
 
     # Webhooks are authenticated by their signatures and the API by tokens, not by session cookies.
     csrf.exempt(webhooks_bp)
-    for bp in (health_bp, webhooks_bp, api_bp, auth_bp, web_bp):
+    for bp in (health_bp, webhooks_bp, api_bp, auth_bp, web_bp, experiments_web_bp):
         app.register_blueprint(bp)
 
 

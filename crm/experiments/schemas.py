@@ -56,7 +56,7 @@ class ExperimentWebhookIn(Strict):
 class ExperimentIn(Strict):
     name = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[^:]+$", error="a name may not contain ':'")],
+        validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[^:]*$", error="a name may not contain ':'")],
     )
     hypothesis = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     segment_id = fields.Integer(required=True)
@@ -84,10 +84,12 @@ class ExperimentIn(Strict):
     )
     webhook = fields.Nested(ExperimentWebhookIn, load_default=None, allow_none=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _sound(self, data, **_):
         errors: dict[str, list[str]] = {}
         variants = data.get("variants") or []
+        if not all(isinstance(v, dict) and "name" in v and "share" in v for v in variants):
+            variants = []  # a variant is malformed: its own errors say so, the sums would only confuse
         names = [v["name"] for v in variants]
         if len(set(names)) != len(names):
             errors.setdefault("variants", []).append("variant names must be unique")
