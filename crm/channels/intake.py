@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from crm import jobs
-from crm.channels import deliveries
+from crm.channels import deliveries, token_reuse
 from crm.channels.adapters import ADAPTERS, Adapter, SourceInfo
 from crm.channels.canonical import load_interactions
 from crm.channels.deliveries import Attempt, delivery_row, describe
@@ -152,6 +152,9 @@ def _accept(source: Source, received: Received, attempt: Attempt) -> Outcome:
     if not items:  # read and understood, nothing to store (a call still ringing, another order topic)
         deliveries.record(delivery_row(source, attempt, 200))
         return Outcome(200, [], [])
+    if adapter.one_use_token_field:
+        token = read_form(received.body, received.headers, form).first(adapter.one_use_token_field)
+        token_reuse.claim(adapter.provider, source.id, token, [item["external_id"] for item in items])
     return _store(source, received, raw_items, items, attempt)
 
 

@@ -64,6 +64,8 @@ class Adapter:
     signs_timestamp: bool  # whether the scheme can refuse a stale delivery (tolerance_s applies)
     # The status that makes the provider stop retrying a delivery no retry can fix (None: the 4xx as is).
     permanent_refusal_status: int | None = None
+    # The form field of a one-use token the signature covers instead of the body (see token_reuse).
+    one_use_token_field: str | None = None
 
 
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -86,6 +88,7 @@ ADAPTERS: dict[str, Adapter] = {
         FORM,
         signs_timestamp=True,
         permanent_refusal_status=406,
+        one_use_token_field="token",
     ),
     "twilio": Adapter("twilio", twilio.parse, signatures.verify_twilio, ("phone",), FORM[:1], signs_timestamp=False),
     "shopify": Adapter(
