@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import secrets
 import time
 import urllib.parse
@@ -26,8 +27,9 @@ from tests.channels.test_adapters_shopify import ORDER
 from tests.channels.test_adapters_twilio import callback
 from tests.factories import make_source
 
+# FUZZ_EXAMPLES=500 for a deeper run than the suite's.
 FUZZ = settings(
-    max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
