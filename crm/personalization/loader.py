@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from crm.experiments.assignment import treatments_for_many
 from crm.extensions import db
 from crm.personalization.facts import CaseFact, CustomerFacts, InteractionFact, to_decimal
 from crm.personalization.models import ActionFeedback
@@ -75,10 +76,12 @@ def load_many(customers: Iterable[Customer], *, scores_only: bool = False) -> di
         values: dict[int, dict] = {}
         segments: dict[int, list[tuple[int, str]]] = {}
         done: dict[int, set[str]] = {}
+        treatments: dict[int, tuple] = {}
     else:
         values = {cid: attributes.effective(cid) for cid in ids} if len(ids) == 1 else _attributes_many(ids)
         segments = _segments(ids)
         done = _done_actions(ids)
+        treatments = treatments_for_many(ids)  # running experiments: the treated see their action
     out = {}
     for cid, customer in by_id.items():
         effective = values.get(cid, {})
@@ -90,6 +93,8 @@ def load_many(customers: Iterable[Customer], *, scores_only: bool = False) -> di
             effective=effective,
             done=frozenset(done.get(cid, ())),
         )
+        if cid in treatments:
+            facts = replace(facts, experiments=treatments[cid])
         ids_of_segments = tuple(sid for sid, _ in segments.get(cid, ()))
         out[cid] = LoadedCustomer(customer, facts, ids_of_segments, effective)
     return out
