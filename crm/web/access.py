@@ -50,6 +50,7 @@ NAV = (
     NavItem("Search", "web.search", "search", "web.search"),
     NavItem("Segments", "web.segments", "segments:read", "web.segment"),
     NavItem("Dashboard", "web.dashboard", "metrics:read", "web.dashboard"),
+    NavItem("Experiments", "experiments_web.index", "experiments", "experiments_web."),
     NavItem("Users", "web.users", "admin", "web.user"),
     NavItem("Sources", "web.sources", "admin", "web.source"),
     NavItem("Privacy", "web.privacy", "admin", "web.privacy"),

@@ -44,6 +44,8 @@ def test_the_list_shows_each_experiment_with_its_status_and_assigned_count(app, 
     text = _text(page)
     assert "Winback discount" in text and "Next idea" in text and "Lapsed buyers" in text
     assert re.search(r"Winback discount .* running 12 ", text)
+    # The main navigation leads marketers here, and marks the page as the current one.
+    assert '<a href="/experiments" aria-current="page">Experiments</a>' in page.get_data(as_text=True)
 
 
 def test_an_experiment_page_shows_the_variants_side_by_side_with_the_verdict_and_the_chart(app, marketer_client):
@@ -136,6 +138,7 @@ def test_a_form_with_mistakes_comes_back_naming_each_one(app, marketer_client):
 def test_agents_cannot_open_the_experiment_pages(app, client):
     _log_in(client, "agent")
     assert client.get("/experiments").status_code == 403
+    assert ">Experiments</a>" not in client.get("/").get_data(as_text=True)
 
 
 def test_an_unknown_experiment_page_is_a_404_page(app, marketer_client):
