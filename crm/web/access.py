@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -137,3 +137,15 @@ def _too_many(exc):
         return problem(429, "Too many requests", exc.description)
     detail = f"Too many attempts ({exc.description}). Wait a minute and try again."
     return render_template("errors/error.html", title="Too many attempts", detail=detail), 429
+
+
+def show_once(kind: str, value: dict) -> None:
+    """Keep a secret for the next page only (post/redirect/get: a reload must not create another).
+
+    It rides in the signed session cookie for one round trip, as it would in the page's HTML.
+    """
+    session[f"show-once:{kind}"] = value
+
+
+def take_shown(kind: str) -> dict | None:
+    return session.pop(f"show-once:{kind}", None)

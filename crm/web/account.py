@@ -8,7 +8,7 @@ from flask_login import current_user
 from crm.auth import admin
 from crm.extensions import db
 from crm.web import bp
-from crm.web.access import page
+from crm.web.access import page, show_once, take_shown
 from crm.web.forms import TokenForm
 
 
@@ -16,16 +16,15 @@ from crm.web.forms import TokenForm
 @page("account")
 def tokens():
     form = TokenForm()
-    new_token = None
     if form.validate_on_submit():
         row, value = admin.create_token(current_user, form.name.data)
         db.session.commit()
-        # Rendered into this answer only: a flash message would travel in the session cookie.
-        new_token = {"name": row.name, "value": value}
-        form = TokenForm(formdata=None)
+        show_once("token", {"name": row.name, "value": value})
+        return redirect(url_for("web.tokens") + "#new-token")
     status = 400 if form.errors else 200
+    shown = take_shown("token")
     return render_template(
-        "account/tokens.html", form=form, tokens=admin.tokens_of(current_user), new_token=new_token
+        "account/tokens.html", form=form, tokens=admin.tokens_of(current_user), new_token=shown
     ), status
 
 

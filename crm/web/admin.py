@@ -14,7 +14,7 @@ from crm.channels.cli import create_source, rotate_secret
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.web import bp, reads
-from crm.web.access import page
+from crm.web.access import page, show_once, take_shown
 from crm.web.forms import EraseForm, NewSourceForm, NewUserForm, PrivacyLookupForm, RotateForm, UserRoleForm
 
 
@@ -57,7 +57,6 @@ def user_update(user_id: int):
 @page("admin")
 def sources():
     form = NewSourceForm()
-    shown_secret = None
     if form.validate_on_submit():
         secret = form.secret.data or secrets.token_urlsafe(32)
         source = create_source(form.slug.data, form.channel.data, form.provider.data, secret, form.name.data or None)
@@ -65,12 +64,11 @@ def sources():
         db.session.commit()
         flash(f"Added source {source.slug}: providers post to /webhooks/{source.slug}.", "success")
         if not form.secret.data:
-            # A generated secret is shown in this answer only (never in a flash: that rides in the cookie).
-            shown_secret = {"slug": source.slug, "value": secret}
-        form = NewSourceForm(formdata=None)
+            show_once("secret", {"slug": source.slug, "value": secret})
+        return redirect(url_for("web.sources"))
     status = 400 if form.errors else 200
     overview = reads.sources_overview()
-    return render_template("admin/sources.html", form=form, sources=overview, shown_secret=shown_secret), status
+    return render_template("admin/sources.html", form=form, sources=overview, shown_secret=take_shown("secret")), status
 
 
 @bp.route("/admin/sources/<slug>", methods=["GET", "POST"])
@@ -78,14 +76,14 @@ def sources():
 def source_detail(slug: str):
     source = reads.source_by_slug(slug)
     form = RotateForm()
-    shown_secret = None
     if form.validate_on_submit():
         value = rotate_secret(source, form.secret.data or None)
         audit.record(current_user.email, "rotate_secret", "source", source.id)
         db.session.commit()
         flash(f"Rotated the secret of {slug}; the previous one stays valid for a grace period.", "success")
-        shown_secret = None if form.secret.data else value
-        form = RotateForm(formdata=None)
+        if not form.secret.data:
+            show_once("secret", {"slug": slug, "value": value})
+        return redirect(url_for("web.source_detail", slug=slug))
     failures = request.args.get("failures") == "1"
     deliveries = reads.deliveries_page(source, failures_only=failures, page=_page_arg())
     return render_template(
@@ -94,7 +92,7 @@ def source_detail(slug: str):
         form=form,
         deliveries=deliveries,
         failures=failures,
-        shown_secret=shown_secret,
+        shown_secret=take_shown("secret"),
     ), (400 if form.errors else 200)
 
 

@@ -134,3 +134,21 @@ def shoppers(client, run_jobs) -> dict[str, int]:
     db.session.expire_all()
     found = db.session.execute(select(Customer.id, Customer.display_name).where(Customer.status == "active"))
     return {row.display_name: row.id for row in found}
+
+
+HOME = {"line1": "1 High St", "city": "London", "postcode": "N1 9GU", "country": "GB"}
+
+
+def two_ann_lees(client, run_jobs) -> tuple[int, int]:
+    """The same Ann twice: one email address has a typo, so nothing links them but a person's judgement."""
+    source = make_source(channel="email")
+    for n, email in enumerate(("ann.lee@example.com", "ann.lee@exmaple.com")):
+        who = {"email": email, "name": "Ann Lee", "attributes": {"address": HOME}}
+        assert (
+            post_generic(client, source, interaction(f"ann-{n}", customer=who, occurred_at=ago(days=3 - n))).status_code
+            == 202
+        )
+    run_jobs()
+    db.session.expire_all()
+    older, newer = sorted(c.id for c in db.session.query(Customer).all())
+    return older, newer

@@ -58,7 +58,7 @@ def test_an_agent_finds_ann_as_they_type_and_reads_her_whole_story(page, ann, wo
     expect(note).to_contain_text("alex@shop.example")
 
 
-def test_an_agent_resolves_a_case_from_the_customer_page(page, ann):
+def test_an_agent_resolves_a_case_and_closes_a_next_best_action(page, ann):
     agent, _ = make_user("agent")
     log_in(page, agent.email)
     page.goto(f"/customers/{ann.id}")
@@ -68,3 +68,11 @@ def test_an_agent_resolves_a_case_from_the_customer_page(page, ann):
     first.click()
     expect(page.get_by_text(re.compile(r"Case #\d+ resolved\."))).to_be_visible()
     assert page.get_by_role("button", name=label).count() == 0
+
+    actions = page.get_by_role("list", name="Next best actions")
+    action = actions.get_by_role("listitem").first
+    key = action.get_attribute("data-action-key")
+    expect(action.locator(".reason")).to_contain_text("Why:")
+    action.get_by_role("button", name="Done").click()
+    expect(page.get_by_text("Marked done.")).to_be_visible()
+    assert page.locator(f'[data-action-key="{key}"]').count() == 0, "a done action does not come back"

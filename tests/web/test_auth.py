@@ -131,7 +131,7 @@ def test_each_page_is_open_only_to_the_roles_that_need_it(client, role, path, st
 def test_a_token_is_shown_once_listed_by_its_prefix_and_stops_working_when_revoked(app, client):
     user, _ = make_user("agent")
     log_in(client, user.email)
-    created = client.post("/account/tokens", data={"name": "nightly export"})
+    created = client.post("/account/tokens", data={"name": "nightly export"}, follow_redirects=True)
     value = re.search(r'id="new-token-value" class="mono" readonly value="([^"]+)"', created.text).group(1)
     assert client.get("/api/v1/tokens", headers=auth(value)).status_code == 200
     listed = client.get("/account/tokens").text

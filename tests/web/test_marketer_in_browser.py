@@ -74,6 +74,9 @@ def test_a_marketer_builds_a_two_condition_segment_and_the_live_count_is_the_api
         page.get_by_role("link", name="Export CSV").click()
     csv = open(download.value.path(), encoding="utf-8").read()
     assert "shopper0@example.com" in csv and "shopper1@example.com" not in csv
+    page.get_by_role("link", name="← All segments").click()
+    expect(page.get_by_role("row", name=re.compile("Emailed and bought shoes"))).to_contain_text("1")
+    check_page(page, "segments")
     assert people["Bea Shoes-and-mail"]
 
 

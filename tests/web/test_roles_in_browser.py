@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import make_user
 from tests.web.browsing import check_page, log_in
@@ -11,8 +14,8 @@ pytestmark = pytest.mark.browser
 
 NAV_BY_ROLE = {
     "agent": ["Search", "Segments", "Dashboard", "API tokens"],
-    "marketer": ["Search", "Segments", "Dashboard", "API tokens"],
-    "admin": ["Search", "Segments", "Dashboard", "Users", "Sources", "Privacy", "API tokens"],
+    "marketer": ["Search", "Segments", "Dashboard", "Experiments", "API tokens"],
+    "admin": ["Search", "Segments", "Dashboard", "Experiments", "Users", "Sources", "Privacy", "API tokens"],
 }
 
 
@@ -54,3 +57,23 @@ def test_a_wrong_password_is_refused_with_a_message(page):
     page.get_by_role("button", name="Log in").click()
     assert page.get_by_text("Wrong email or password.").is_visible()
     check_page(page, "login")
+
+
+def test_a_user_creates_an_api_token_sees_it_once_and_revokes_it(page):
+    user, _ = make_user("marketer")
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, user.email)
+    page.get_by_role("link", name="API tokens").first.click()
+    page.get_by_label("Token name").fill("weekly export")
+    page.get_by_role("button", name="Create token").click()
+    value = page.get_by_role("textbox", name="Token", exact=True).input_value()
+    assert value.startswith("crm_")
+    tokens = page.get_by_role("region", name="Your tokens")
+    row = tokens.get_by_role("row", name=re.compile("weekly export"))
+    expect(row).to_contain_text(value[:12])
+    check_page(page, "tokens", keyboard_targets=["name", "Create token", "Revoke"])
+    page.reload()
+    assert value not in page.content(), "shown once: not on the page again"
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text(re.compile("Token “weekly export” .* is revoked."))).to_be_visible()
+    expect(tokens.get_by_role("row", name=re.compile("weekly export"))).to_contain_text("revoked")
