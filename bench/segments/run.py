@@ -81,7 +81,7 @@ def run(iterations: int, name: str, prefix: str) -> dict:
         from crm.columns import utcnow
         from crm.extensions import db
         from crm.search.elastic import alias, client
-        from crm.segments.elastic import compile_query
+        from crm.segments.elastic import filtered
         from crm.segments.rules import lower, validate_rule
 
         user = db.session.query(User).filter_by(email="marketer@bench.example").one()
@@ -99,7 +99,7 @@ def run(iterations: int, name: str, prefix: str) -> dict:
                 response = http.post("/api/v1/segments/preview", json={"rule": rule}, headers=headers)
                 elapsed = (time.perf_counter() - t) * 1000
                 assert response.status_code == 200 and response.json["backend"] == "elasticsearch", response.json
-                query = compile_query(lower(validate_rule(rule), utcnow()))
+                query = filtered(lower(validate_rule(rule), utcnow()))
                 t = time.perf_counter()
                 raw = es.count(index=read, query=query)["count"]
                 raw_elapsed = (time.perf_counter() - t) * 1000

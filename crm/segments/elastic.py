@@ -100,6 +100,11 @@ def _at_least(node: AtLeast) -> dict:
     return {"function_score": {"query": summed, "boost_mode": "replace", "min_score": float(node.k)}}
 
 
+def filtered(node) -> dict:
+    """The tree as a top-level query in filter context: nothing is scored but the sums that need it."""
+    return {"bool": {"filter": [compile_query(node)]}}
+
+
 def _es():
     from crm.search.elastic import alias, client
 
@@ -108,7 +113,7 @@ def _es():
 
 def count(node, *, index: str | None = None) -> int:
     es, read = _es()
-    return es.count(index=index or read, query=compile_query(node))["count"]
+    return es.count(index=index or read, query=filtered(node))["count"]
 
 
 def preview(node, *, size: int = 20, index: str | None = None) -> dict:
@@ -116,7 +121,7 @@ def preview(node, *, size: int = 20, index: str | None = None) -> dict:
     es, read = _es()
     result = es.search(
         index=index or read,
-        query=compile_query(node),
+        query=filtered(node),
         size=size,
         track_total_hits=True,
         source=False,
@@ -147,7 +152,7 @@ def matching_ids(node, *, index: str | None = None, batch: int = 5000) -> list[i
         kwargs = {"search_after": after} if after else {}
         result = es.search(
             index=index or read,
-            query=compile_query(node),
+            query=filtered(node),
             size=batch,
             source=False,
             docvalue_fields=[f"{ROOT}.customer_id"],

@@ -97,7 +97,20 @@ def member_summaries(ids: list[int]) -> list[dict]:
     """Who the ids are, in the order given: name, contact, last seen, stage, value."""
     if not ids:
         return []
-    customers = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+    # Columns, not entities: this runs on every preview, and a customer row carries JSON aggregates.
+    customers = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                Customer.id,
+                Customer.display_name,
+                Customer.last_seen_at,
+                Customer.journey_stage,
+                Customer.ltv_amount,
+                Customer.orders_count,
+            ).where(Customer.id.in_(ids))
+        )
+    }
     contacts: dict[int, dict[str, str]] = {}
     for cid, kind, value in db.session.execute(
         select(Identifier.customer_id, Identifier.kind, Identifier.value)
