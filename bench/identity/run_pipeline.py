@@ -3,6 +3,7 @@ database, and precision and recall of what comes out.
 
     .venv/bin/python -m bench.identity.run_pipeline --persons 10000 --seed 2            # PostgreSQL
     .venv/bin/python -m bench.identity.run_pipeline --persons 1000 --sqlite            # embedded
+    .venv/bin/python -m bench.identity.run_pipeline --part merges --workers 2          # real rq workers
 
 Merges: the generator's interactions (bench/identity/generate.py `make_interactions`: noisy emails and
 phones, plus-tags, failed parses, the shop's shared identifiers) are stored by the intake and processed
@@ -116,15 +117,32 @@ def customers_of(ids: list[int]) -> list[int | None]:
     return [found.get(i) for i in ids]
 
 
-def run_merges(app, persons: int, seed: int) -> dict:
+def throughput_line(wall_s: float, count: int, workers: int, raw: np.ndarray) -> str:
+    rate, raw_rate = count / wall_s, 1000 * len(raw) / raw.sum()
+    return (
+        f"pipeline with {workers} rq worker processes: {count} interactions in {wall_s:.1f} s, {rate:.0f} interactions/s; "
+        f"raw lock+update+commit in one process {raw_rate:.0f}/s (raw/pipeline {raw_rate / rate:.0f}x)"
+    )
+
+
+def run_merges(app, persons: int, seed: int, workers: int = 0) -> dict:
     people = make_people(persons, seed)
     blocks = make_interactions(people, seed)
     items = [(b.source_slug, interaction_item(n, b)) for n, b in enumerate(blocks)]
+    if workers:
+        from bench.identity.e2e_workers import use_queue
+
+        use_queue(app)
     with app.app_context():
         sources = make_sources()
         with tqdm(total=len(items), desc="storing interactions", unit="interaction") as bar:
             ids = store(sources, items, bar)
-        ms = process(ids, "processing (merges)")
+        if workers:
+            from bench.identity.e2e_workers import process_with_workers
+
+            wall = process_with_workers(app, ids, workers, "processing (merges)")
+        else:
+            ms = process(ids, "processing (merges)")
         raw = raw_transactions(ids[: min(len(ids), 2000)])
         customers = customers_of(ids)
         result = figures(customers, key_components(blocks))
@@ -140,7 +158,9 @@ def run_merges(app, persons: int, seed: int) -> dict:
         interactions=len(blocks),
         customers=len(by_customer),
         mixed_customers=sum(1 for persons_ in by_customer.values() if len(persons_) > 1),
-        latency=latency_line("pipeline per interaction", ms, raw),
+        latency=throughput_line(wall, len(ids), workers, raw)
+        if workers
+        else latency_line("pipeline per interaction", ms, raw),
     )
     return result
 
@@ -276,6 +296,9 @@ def main() -> None:
     parser.add_argument("--part", choices=("merges", "suggestions", "both"), default="both")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead of PostgreSQL")
     parser.add_argument("--baseline-threshold", type=float, default=None)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="merges: process with this many real `flask worker` processes on Redis"
+    )
     args = parser.parse_args()
     if args.baseline_threshold is None:
         from bench.identity.run_suggestions import BASELINE_THRESHOLD
@@ -284,7 +307,7 @@ def main() -> None:
     merges = suggestions = None
     if args.part in ("merges", "both"):
         with bench_database(args.sqlite) as url:
-            merges = run_merges(make_app(url), args.persons, args.seed)
+            merges = run_merges(make_app(url), args.persons, args.seed, args.workers)
     if args.part in ("suggestions", "both"):
         with bench_database(args.sqlite) as url:
             suggestions = run_suggestions(make_app(url), args.persons, args.seed, args.baseline_threshold)

@@ -194,6 +194,8 @@ def test_an_agent_writes_a_note_and_logs_a_call_that_join_the_timeline_with_thei
     profile = db.session.get(Customer, customer.id)
     assert profile.interaction_count == 3 and profile.last_channel == "phone"  # a note is not a contact
     assert not profile.identifiers[1:]  # notes and calls add no identifier
+    # The internal sources take no webhooks: nobody outside can write a note.
+    assert client.post("/webhooks/crm-notes", json={"text": "x"}).status_code == 404
 
 
 def test_notes_refuse_bad_input_readers_and_unknown_customers(app, client, run_jobs):
