@@ -14,7 +14,7 @@ from crm.errors import Conflict, NotFound
 from crm.extensions import db
 from crm.segments import definitions, exports, membership, outbound
 from crm.segments import jobs as segment_jobs
-from crm.segments.models import OutboundDelivery, Segment, SegmentExport, SegmentWebhook
+from crm.segments.models import Segment, SegmentExport, SegmentWebhook
 from crm.segments.preview import preview
 from crm.segments.schemas import (
     OutboundAttemptOut,
@@ -383,21 +383,11 @@ def delete_webhook(segment_id: int, webhook_id: int):
 def segment_deliveries(segment_id: int, args):
     """Newest first, each with every attempt (time, response status, error, duration)."""
     _segment(segment_id)
-    stmt = (
-        select(OutboundDelivery)
-        .join(SegmentWebhook, SegmentWebhook.id == OutboundDelivery.webhook_id)
-        .where(SegmentWebhook.segment_id == segment_id)
+    rows, log, cursor = outbound.deliveries_page(
+        segment_id, limit=args["limit"], cursor=args["cursor"], status=args["status"]
     )
-    if args["status"]:
-        stmt = stmt.where(OutboundDelivery.status == args["status"])
-    if args["cursor"]:
-        (before,) = membership.decode_cursor(args["cursor"], 1)
-        stmt = stmt.where(OutboundDelivery.id < int(before))
-    rows = list(db.session.scalars(stmt.order_by(OutboundDelivery.id.desc()).limit(args["limit"] + 1)))
-    more, rows = len(rows) > args["limit"], rows[: args["limit"]]
-    log = outbound.attempts_of([r.id for r in rows])
     items = [
         {**OutboundDeliveryOut(exclude=("log",)).dump(r), "log": OutboundAttemptOut(many=True).dump(log[r.id])}
         for r in rows
     ]
-    return {"items": items, "next_cursor": membership.encode_cursor(rows[-1].id) if more and rows else None}
+    return {"items": items, "next_cursor": cursor}

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from crm.channels.signatures import GENERIC_HEADER, sign_generic
 from crm.columns import utcnow
 from crm.extensions import db
+from crm.segments.membership import decode_cursor, encode_cursor
 from crm.segments.models import OutboundAttempt, OutboundDelivery, SegmentWebhook
 
 BACKOFF_S = (10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
@@ -172,3 +173,22 @@ def attempts_of(delivery_ids: list[int]) -> dict[int, list[OutboundAttempt]]:
         ):
             out[row.delivery_id].append(row)
     return out
+
+
+def deliveries_page(
+    segment_id: int, *, limit: int, cursor: str | None, status: str | None = None
+) -> tuple[list[OutboundDelivery], dict[int, list[OutboundAttempt]], str | None]:
+    """A segment's deliveries, newest first, with their attempts; the cursor names the last id given."""
+    stmt = (
+        select(OutboundDelivery)
+        .join(SegmentWebhook, SegmentWebhook.id == OutboundDelivery.webhook_id)
+        .where(SegmentWebhook.segment_id == segment_id)
+    )
+    if status:
+        stmt = stmt.where(OutboundDelivery.status == status)
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(OutboundDelivery.id < int(before))
+    rows = list(db.session.scalars(stmt.order_by(OutboundDelivery.id.desc()).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, attempts_of([r.id for r in rows]), (encode_cursor(rows[-1].id) if more and rows else None)
