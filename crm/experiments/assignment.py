@@ -21,7 +21,7 @@ from crm.columns import utcnow
 from crm.experiments.models import Experiment, ExperimentAssignment
 from crm.experiments.split import assign
 from crm.extensions import db
-from crm.profiles.models import Customer
+from crm.profiles.models import Customer, Merge
 from crm.segments.models import OutboundDelivery, SegmentMember
 
 log = logging.getLogger(__name__)
@@ -31,13 +31,8 @@ ASSIGNED_EVENT = "experiment.assigned"
 
 
 def _running(now: datetime):
-    """Experiments assigning at `now` (status running, inside start and end, with a segment)."""
-    return and_(
-        Experiment.status == "running",
-        Experiment.segment_id.is_not(None),
-        or_(Experiment.starts_at.is_(None), Experiment.starts_at <= now),
-        Experiment.ends_at > now,
-    )
+    """Experiments assigning at `now`: running, inside their start and end, with a segment."""
+    return and_(Experiment.running_now(now), Experiment.segment_id.is_not(None))
 
 
 def _eligible_membership():
@@ -206,22 +201,29 @@ def treatments_for(customer_id: int, now: datetime | None = None) -> tuple[tuple
 def treatments_for_many(
     customer_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, tuple[tuple[str, str, str | None], ...]]:
-    """treatments_for for a batch of customers, in one query."""
+    """treatments_for for a batch of customers, in two indexed queries.
+
+    A customer merged into one of these since their assignment still counts: the person keeps the
+    variant they were given (the earliest assignment when both halves had one, as in the results).
+    """
     now = now or utcnow()
     ids = list(customer_ids)
     if not ids:
         return {}
+    person = {cid: cid for cid in ids}
+    merged = select(Merge.merged_id, Merge.survivor_id).where(Merge.survivor_id.in_(ids), Merge.undone_at.is_(None))
+    person.update({merged_id: survivor for merged_id, survivor in db.session.execute(merged).all()})
     stmt = (
         select(ExperimentAssignment.customer_id, ExperimentAssignment.variant, Experiment.name, Experiment.variants)
         .join(Experiment, Experiment.id == ExperimentAssignment.experiment_id)
-        .where(ExperimentAssignment.customer_id.in_(ids), Experiment.status == "running", Experiment.ends_at > now)
-        .order_by(Experiment.name)
+        .where(ExperimentAssignment.customer_id.in_(list(person)), Experiment.running_now(now))
+        .order_by(Experiment.name, ExperimentAssignment.assigned_at, ExperimentAssignment.id)
     )
-    out: dict[int, list[tuple[str, str, str | None]]] = defaultdict(list)
+    out: dict[int, dict[str, tuple[str, str, str | None]]] = defaultdict(dict)
     for customer_id, variant, name, variants in db.session.execute(stmt):
         action = next((v.get("action") for v in variants if v["name"] == variant and not v.get("control")), None)
-        out[customer_id].append((name, variant, action or None))
-    return {cid: tuple(found) for cid, found in out.items()}
+        out[person[customer_id]].setdefault(name, (name, variant, action or None))
+    return {cid: tuple(found.values()) for cid, found in out.items()}
 
 
 def assignments_of(customer_id: int) -> list[tuple[Experiment, ExperimentAssignment]]:

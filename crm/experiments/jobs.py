@@ -24,13 +24,7 @@ def sweep_experiments() -> int:
     """End what is due, then assign the unassigned members of every running experiment; returns how many."""
     now = utcnow()
     end_due(now)
-    running = list(
-        db.session.scalars(
-            select(Experiment.id).where(
-                Experiment.status == "running", Experiment.starts_at <= now, Experiment.ends_at > now
-            )
-        )
-    )
+    running = list(db.session.scalars(select(Experiment.id).where(Experiment.running_now(now))))
     db.session.rollback()
     return sum(assign_members(experiment_id, now=now) for experiment_id in running)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.columns import BigId, Json, UTCDateTime, utcnow
@@ -65,6 +65,11 @@ class Experiment(db.Model):
 
     def shares(self) -> list[tuple[str, float]]:
         return [(v["name"], v["share"]) for v in self.variants]
+
+    @classmethod
+    def running_now(cls, now: datetime):
+        """The SQL twin of is_running: treatments are shown while the experiment runs, and only then."""
+        return and_(cls.status == "running", or_(cls.starts_at.is_(None), cls.starts_at <= now), cls.ends_at > now)
 
     def is_running(self, now: datetime) -> bool:
         """Assigning now: started, not stopped, inside its start and end."""

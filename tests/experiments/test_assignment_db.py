@@ -202,3 +202,32 @@ def test_worker_processes_assign_what_this_process_computes_across_a_restart(app
     rows = records.assignments(exp.id)
     assert all(r.variant == assign(exp.key, cid, exp.shares())[0] for cid, r in rows.items())
     assert db.session.scalar(select(ExperimentAssignment.id).where(ExperimentAssignment.cause != "sweep")) is None
+
+
+def test_a_merged_customer_keeps_their_variant_and_their_history_counts_for_it(app):
+    from crm.experiments.observations import load_observations
+    from crm.profiles.merge import merge_customers
+
+    source = make_source(channel="store")
+    segment = records.static_segment()
+    assigned_id, survivor_id = records.customers(2)
+    records.add_members(segment, [assigned_id])
+    exp = records.experiment(segment, start=True)
+    assign_members(exp.id)
+    records.backdate(exp.id, days=20)
+    (row,) = records.assignments(exp.id).values()
+    merge_customers(
+        db.session.get(Customer, survivor_id),
+        db.session.get(Customer, assigned_id),
+        identifier=None,
+        interaction_id=None,
+        actor="test",
+        reason="manual",
+    )
+    db.session.commit()
+    records.history(source, [{"customer_id": survivor_id, "channel": "store", "type": "purchase",
+                              "occurred_at": row.assigned_at + timedelta(days=1), "data": {"total": "9.00"}}])  # fmt: skip
+    (seen,) = load_observations(db.session.get(Experiment, exp.id))
+    assert (seen.customer_id, seen.variant) == (survivor_id, row.variant)
+    assert [i.type for i in seen.interactions] == ["purchase"]
+    assert treatments_for(survivor_id)[0][:2] == (exp.name, row.variant)
