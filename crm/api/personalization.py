@@ -10,8 +10,8 @@ from flask_login import current_user
 from marshmallow import Schema, fields, pre_dump, validate
 
 from crm.api import bp
-from crm.api.customers import customer_body, get_customer, interaction_body
-from crm.api.schemas import CustomerOut, TimelineOut
+from crm.api.customers import CustomerProfileOut, customer_body, get_customer, interaction_body
+from crm.api.schemas import TimelineOut
 from crm.api.spec import operation
 from crm.personalization import agent_view
 from crm.personalization.feedback import record_feedback
@@ -130,7 +130,7 @@ class AgentViewOut(Schema):
     customer_id = fields.Integer()
     version = fields.Integer(metadata={"description": "the customer version the view was computed for"})
     generated_at = fields.DateTime()
-    profile = fields.Nested(CustomerOut)
+    profile = fields.Nested(CustomerProfileOut)
     timeline = fields.Nested(TimelineOut, metadata={"description": "the first page; next_cursor continues it"})
     context = fields.Nested(ContextOut)
     actions = fields.List(fields.Nested(ActionOut))

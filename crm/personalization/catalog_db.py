@@ -145,6 +145,7 @@ def build_product_model(min_support: int = MIN_SUPPORT) -> ProductBuild | None:
     )
     session.add(build)
     session.commit()
+    _latest_seen.clear()
     return build
 
 
@@ -186,9 +187,25 @@ def _table_for(build_id: int, customers: int, _built_at: datetime, _database: st
     return ProductTable(build_id, customers, [tuple(r) for r in rows])
 
 
+_latest_seen: dict[str, tuple[float, tuple | None]] = {}
+LATEST_CHECK_S = 10.0
+
+
+def _latest_cached() -> tuple[int, int, datetime] | None:
+    # Read at most every LATEST_CHECK_S per process: a model rebuilt hourly may reach a view 10 s late,
+    # and every agent view saves a round trip. No build yet is never cached, so the first one shows at once.
+    key, now = str(db.engine.url), time.monotonic()
+    seen = _latest_seen.get(key)
+    if seen is not None and seen[1] is not None and now - seen[0] < LATEST_CHECK_S:
+        return seen[1]
+    latest = latest_build()
+    _latest_seen[key] = (now, latest)
+    return latest
+
+
 def product_table() -> ProductTable:
     """The products of the newest build (an empty table before the first build)."""
-    latest = latest_build()
+    latest = _latest_cached()
     if latest is None:
         return ProductTable(None, 0, [])
     return _table_for(latest[0], latest[1], latest[2], str(db.engine.url))

@@ -24,6 +24,7 @@ from crm.personalization.recommend import MIN_SUPPORT, PurchaseIndex, bought_tog
 
 LIMIT = 5
 MAX_BASIS = 50  # the most recent distinct skus that seed the co-purchase lookup
+ES_BASIS = 15
 
 
 def owned_skus(facts: CustomerFacts) -> list[str]:
@@ -56,9 +57,11 @@ def _counts_from_database(table: ProductTable, basis: list[str], segment_ids: li
 def _counts_from_elasticsearch(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int):
     from crm.personalization.recommend_es import co_purchase_counts
 
-    found = co_purchase_counts(basis, segment_ids, min_support)
-    # Counts Elasticsearch did not return (fallback candidates) come from the product model.
-    counts = ChainMap(found.counts, table.counter)
+    # Each sku is a filter bucket with its own significant_terms: the latest ES_BASIS keep the search cheap.
+    found = co_purchase_counts(basis[:ES_BASIS], segment_ids, min_support)
+    # Counts Elasticsearch did not return (fallback candidates) come from the product model. A plain dict
+    # first: a Counter answers 0 for a missing key, and ChainMap would never look further.
+    counts = ChainMap(dict(found.counts), table.counter)
     index = PurchaseIndex(customers=found.customers or table.customers, counts=counts, together=found.together)
     return index, {sid: found.segment_popular.get(sid, []) for sid in segment_ids}
 
