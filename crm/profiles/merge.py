@@ -98,6 +98,7 @@ def _snapshot(survivor: Customer, merged: Customer) -> dict:
         # The survivor's own rows, so undo tells them from rows that arrived after the merge.
         "survivor_identifiers": _ids(select(Identifier.id).where(Identifier.customer_id == survivor.id)),
         "survivor_cases": _ids(select(Case.id).where(Case.customer_id == survivor.id)),
+        "survivor_segments": [m["segment_id"] for m in _memberships(survivor.id)],
     }
 
 

@@ -43,7 +43,7 @@ def undo_merge(merge_id: int, actor: str) -> Merge:
     pins_since = _pins_since(survivor.id, row.created_at)
     _move_back(snap, survivor.id, merged.id)
     moved_later = _place_later(later, survivor.id, merged.id, set(snap["survivor_identifiers"]))
-    _restore_memberships(merged.id, snap["segments"])
+    _restore_memberships(survivor.id, merged.id, snap["segments"], set(snap.get("survivor_segments", [])))
     _restore_feedback(merged.id, snap.get("feedback", []))
     attributes.restore(survivor.id, snap["attributes"]["survivor"])
     attributes.restore(merged.id, snap["attributes"]["merged"])
@@ -168,7 +168,9 @@ def _settle_cases(snap: dict, survivor: Customer, merged: Customer, later: list[
     """Cases opened after the merge follow their first interaction; a later interaction whose case now
     belongs to the other customer is attached again on its own side."""
     known = set(snap["cases"]) | set(snap["survivor_cases"])
-    new_cases = db.session.scalars(select(Case).where(Case.customer_id == survivor.id, Case.id.not_in(known or {-1})))
+    new_cases = list(
+        db.session.scalars(select(Case).where(Case.customer_id == survivor.id, Case.id.not_in(known or {-1})))
+    )
     for case in new_cases:
         first = db.session.scalar(
             select(Interaction).where(Interaction.case_id == case.id).order_by(Interaction.occurred_at).limit(1)
@@ -184,10 +186,15 @@ def _settle_cases(snap: dict, survivor: Customer, merged: Customer, later: list[
             cases.apply_interaction(owners[item.customer_id], item)
 
 
-def _restore_memberships(customer_id: int, memberships: list[dict]) -> None:
+def _restore_memberships(survivor_id: int, customer_id: int, memberships: list[dict], survivor_had: set[int]) -> None:
+    """The merged customer's memberships back; the ones the merge moved to the survivor leave it."""
     from crm.segments.models import SegmentMember
 
     for item in memberships:
+        moved = db.session.get(SegmentMember, (item["segment_id"], survivor_id))
+        if moved is not None and item["segment_id"] not in survivor_had:
+            db.session.delete(moved)
+            db.session.flush()
         if db.session.get(SegmentMember, (item["segment_id"], customer_id)) is None:
             db.session.add(
                 SegmentMember(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.profiles.models import Case, Customer, CustomerAttribute, Identifier, Interaction
+from crm.segments.models import SegmentMember
 from tests.factories import interaction, post_generic
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -78,6 +79,9 @@ def snapshot(customer_id: int) -> dict:
         ),
         "attributes": sorted(
             (a.key, a.origin, repr(a.value), a.source_id, a.interaction_id, a.observed_at, a.updated_by) for a in attrs
+        ),
+        "memberships": sorted(
+            db.session.scalars(select(SegmentMember.segment_id).where(SegmentMember.customer_id == customer_id))
         ),
         "aggregates": {name: _plain(getattr(customer, name)) for name in AGGREGATES},
     }

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.profiles.models import DuplicateSuggestion, Interaction, Merge
+from crm.segments.models import Segment, SegmentMember
 from tests.factories import auth, make_source, make_user
 from tests.profiles.identity_helpers import active_customers, customer_of, deliver, item, snapshot
 
@@ -211,7 +212,13 @@ def test_an_agent_merges_two_customers_by_hand_and_undoes_it_exactly(app, client
         item("p", 1, {"phone": "+14155550199", "attributes": {"last_name": "Ory"}}, type_="call"),
     )
     first, second = customer_of(a_id), customer_of(b_id)
+    vips = Segment(name="VIP list", kind="static", rule={"all": []})
+    db.session.add(vips)
+    db.session.flush()
+    db.session.add(SegmentMember(segment_id=vips.id, customer_id=second.id))
+    db.session.commit()
     before = snapshot(first.id), snapshot(second.id)
+    assert before[1]["memberships"] == [vips.id]
 
     response = client.post(f"/api/v1/customers/{first.id}/merge", json={"other_id": second.id}, headers=auth(token))
     assert response.status_code == 201, response.json
@@ -222,6 +229,7 @@ def test_an_agent_merges_two_customers_by_hand_and_undoes_it_exactly(app, client
     )
     merged = snapshot(first.id)
     assert merged["aggregates"]["display_name"] == "Gil Ory" and merged["aggregates"]["interaction_count"] == 2
+    assert merged["memberships"] == [vips.id]
     undone = client.post(f"/api/v1/merges/{response.json['id']}/undo", headers=auth(token))
     assert undone.status_code == 200
     assert (snapshot(first.id), snapshot(second.id)) == before
