@@ -147,12 +147,16 @@ def write_targets(es: Elasticsearch) -> dict[str, list[str]]:
     return targets
 
 
-def bulk_failures(es: Elasticsearch, actions, *, chunk_size: int = 500) -> dict[tuple[str, int], str]:
+def bulk_failures(
+    es: Elasticsearch, actions, *, refresh: dict | None = None, chunk_size: int = 500
+) -> dict[tuple[str, int], str]:
     """Send bulk actions; (entity, id) -> error for each that did not take.
 
     A version conflict means newer data is there already, and a delete of a missing document is
     already done: neither is a failure. Rejections (429) are retried with backoff by the helper.
+    Runs on worker threads too (no app context there): they pass `refresh` in.
     """
+    in_app = refresh is None
     failures: dict[tuple[str, int], str] = {}
     for ok, item in helpers.streaming_bulk(
         es,
@@ -163,7 +167,7 @@ def bulk_failures(es: Elasticsearch, actions, *, chunk_size: int = 500) -> dict[
         max_backoff=5,
         raise_on_error=False,
         raise_on_exception=False,
-        **refresh_option(),
+        **(refresh_option() if in_app else refresh),
     ):
         if ok:
             continue
@@ -171,11 +175,16 @@ def bulk_failures(es: Elasticsearch, actions, *, chunk_size: int = 500) -> dict[
         status = result.get("status")
         if status == 409 or (op == "delete" and status == 404):
             continue
-        error = result.get("error")
-        if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
-            forget_indices()
-        failures[(entity_of(result.get("_index")), int(result.get("_id")))] = str(error)[:500]
+        failures[(entity_of(result.get("_index")), int(result.get("_id")))] = str(result.get("error"))[:500]
+    if in_app:
+        notice_missing_indices(failures)
     return failures
+
+
+def notice_missing_indices(failures: dict) -> None:
+    """An index or alias deleted by hand: look at them again on the next write."""
+    if any("index_not_found_exception" in error for error in failures.values()):
+        forget_indices()
 
 
 def interactions_naming(es: Elasticsearch, customer_ids: list[int], targets: list[str]) -> set[int]:

@@ -53,8 +53,8 @@ def erased_customers(ids: list[int]) -> list[int]:
     return [i for i in ids if i not in present]
 
 
-def index_entities(es: Elasticsearch, wanted: dict[str, set[int]], version: int) -> dict[tuple[str, int], str]:
-    """Bring the index in line with the database for these ids; (entity, id) -> error for what did not."""
+def build_actions(es: Elasticsearch, wanted: dict[str, set[int]], version: int) -> list[dict]:
+    """The bulk actions that bring the index in line with the database for these ids (reads the rows now)."""
     elastic.ensure_indices()
     targets = elastic.write_targets(es)
     customer_docs = docs_for("customer", wanted.get("customer") or ())
@@ -64,6 +64,11 @@ def index_entities(es: Elasticsearch, wanted: dict[str, set[int]], version: int)
         # Interaction documents still naming an erased customer are read again from the database too
         # (deleted when their row is gone): a safety net behind erasure, whatever it recorded.
         interaction_ids |= elastic.interactions_naming(es, gone, targets["interaction"])
-    all_actions = list(actions("customer", customer_docs, targets["customer"], version))
-    all_actions += actions("interaction", docs_for("interaction", interaction_ids), targets["interaction"], version)
-    return elastic.bulk_failures(es, all_actions)
+    out = list(actions("customer", customer_docs, targets["customer"], version))
+    out += actions("interaction", docs_for("interaction", interaction_ids), targets["interaction"], version)
+    return out
+
+
+def index_entities(es: Elasticsearch, wanted: dict[str, set[int]], version: int) -> dict[tuple[str, int], str]:
+    """Build and send in one go; (entity, id) -> error for what did not take."""
+    return elastic.bulk_failures(es, build_actions(es, wanted, version))

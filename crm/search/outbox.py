@@ -9,6 +9,7 @@ every 5 s. Without Elasticsearch no rows are written: the SQL backend reads the 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -21,6 +22,7 @@ from crm.search.models import OutboxEntry
 log = logging.getLogger(__name__)
 
 BACKOFF_S = [1, 2, 5, 10, 20, 30]
+LEASE_S = 60  # how long a claimed row is left to the drain that took it
 ENTITIES = ("customer", "interaction")
 
 
@@ -59,16 +61,43 @@ def failing_summary() -> dict:
     return {"rows": count or 0, "max_attempts": most or 0, "last_error": latest}
 
 
-def _claim(limit: int) -> list[OutboxEntry]:
-    stmt = select(OutboxEntry).where(OutboxEntry.available_at <= utcnow()).order_by(OutboxEntry.id).limit(limit)
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row as plain values: the session commits between claiming and settling it."""
+
+    id: int
+    entity: str
+    entity_id: int
+    attempts: int
+
+
+def _claim(limit: int) -> list[Claimed]:
+    """Take up to `limit` due rows under a lease: other drains skip them while this one indexes them, and
+    if this process dies they come due again when the lease runs out."""
+    stmt = (
+        select(OutboxEntry.id, OutboxEntry.entity, OutboxEntry.entity_id, OutboxEntry.attempts)
+        .where(OutboxEntry.available_at <= utcnow())
+        .order_by(OutboxEntry.id)
+        .limit(limit)
+    )
     if db.engine.dialect.name == "postgresql":
-        # Two workers draining at once take different rows instead of waiting on each other.
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(db.session.scalars(stmt))
+        stmt = stmt.with_for_update(skip_locked=True)  # two drains at once take different rows
+    rows = [Claimed(*r) for r in db.session.execute(stmt)]
+    if rows:
+        db.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_([r.id for r in rows]))
+            .values(available_at=utcnow() + timedelta(seconds=LEASE_S)),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.commit()
+    return rows
 
 
-def _settle(rows: list[OutboxEntry], failures: dict[tuple[str, int], str]) -> int:
+def _settle(rows: list[Claimed], failures: dict) -> int:
     """Delete the rows that made it; push back the others with their error. Returns rows done."""
+    if None in failures:  # the whole batch failed
+        failures = {(r.entity, r.entity_id): failures[None] for r in rows}
     failed = [r for r in rows if (r.entity, r.entity_id) in failures]
     done_ids = [r.id for r in rows if (r.entity, r.entity_id) not in failures]
     if done_ids:
@@ -93,26 +122,41 @@ def _settle(rows: list[OutboxEntry], failures: dict[tuple[str, int], str]) -> in
     return len(done_ids)
 
 
-def drain(limit: int = 5000, batch: int = 1000) -> int:
-    """Index what waits, batch by batch, until `limit` rows or a failure; returns the rows indexed."""
-    from crm.search import elastic, indexer
+def _wanted(rows: list[Claimed]) -> dict[str, set[int]]:
+    wanted: dict[str, set[int]] = {entity: set() for entity in ENTITIES}
+    for row in rows:
+        wanted[row.entity].add(row.entity_id)
+    return wanted
 
-    done = 0
-    while done < limit:
-        rows = _claim(min(batch, limit - done))
-        if not rows:
-            db.session.commit()
-            break
-        version = indexer.clock_us()  # after the claim: this batch reads everything committed before it
-        wanted: dict[str, set[int]] = {entity: set() for entity in ENTITIES}
-        for row in rows:
-            wanted[row.entity].add(row.entity_id)
-        try:
-            failures = indexer.index_entities(elastic.client(), wanted, version)
-        except elastic.ES_ERRORS as exc:
-            failures = {(r.entity, r.entity_id): elastic.describe(exc) for r in rows}
-        settled = _settle(rows, failures)
-        done += settled
-        if settled < len(rows):
-            break
+
+def drain(limit: int = 5000, batch: int = 1000) -> int:
+    """Index what waits, batch by batch, until `limit` rows or a failure; returns the rows indexed.
+
+    Each batch is read from the database while the previous ones are being indexed (bulk.py).
+    """
+    from crm.search import elastic, indexer
+    from crm.search.bulk import BulkPipeline
+
+    es = elastic.client()
+    done = claimed = 0
+    failed = False
+    with BulkPipeline(es) as bulk:
+        while claimed < limit and not failed:
+            rows = _claim(min(batch, limit - claimed))
+            if not rows:
+                break
+            claimed += len(rows)
+            version = indexer.clock_us()  # after the claim: this batch reads everything committed before it
+            try:
+                actions = indexer.build_actions(es, _wanted(rows), version)
+            except elastic.ES_ERRORS as exc:
+                done += _settle(rows, {None: elastic.describe(exc)})
+                break
+            finally:
+                db.session.rollback()  # end the read transaction before the next claim
+            for sent, failures in bulk.submit(rows, actions):
+                done += _settle(sent, failures)
+                failed = failed or bool(failures)
+        for sent, failures in bulk.finish():
+            done += _settle(sent, failures)
     return done

@@ -3,7 +3,7 @@
 1. New indices `<prefix>-<entity>s-v<VERSION>-<stamp>` are created from the templates, with refresh off.
 2. The rebuild alias is put on them: from this moment every drain writes each change to the live
    index *and* the new one, so nothing that happens during the build is lost.
-3. Every row is read in id order and sent in bulk (a reader thread here, bulk threads beside it), each
+3. Every row is read in id order and sent in bulk (read here, indexed on bulk threads meanwhile), each
    batch versioned with the database clock before its read: a change drained meanwhile carries a later
    version, so the build never overwrites it with what it read earlier.
 4. The new indices are compared with the database and repaired (rows erased mid-build, documents the
@@ -15,13 +15,11 @@ If anything fails before the swap, the new indices are deleted and the live ones
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 from tqdm import tqdm
 
@@ -29,10 +27,9 @@ from crm.columns import utcnow
 from crm.extensions import db
 from crm.profiles.models import Customer, Interaction
 from crm.search import check, elastic, indexer, mappings
+from crm.search.bulk import BulkPipeline
 
 log = logging.getLogger(__name__)
-
-_DONE = object()
 
 
 class RebuildError(RuntimeError):
@@ -66,72 +63,31 @@ def row_count(entity: str) -> int:
     return db.session.scalar(select(func.count()).select_from(t).where(*where)) or 0
 
 
-class _BulkSender:
-    """parallel_bulk on a thread of its own, fed through a bounded queue, so the database read of the next
-    batch overlaps the indexing of this one. The feeding side keeps the database session to itself."""
-
-    def __init__(self, es: Elasticsearch, threads: int = 2, chunk_size: int = 500):
-        self.queue: queue.Queue = queue.Queue(maxsize=8)
-        self.failures: list[dict] = []
-        self.sent = 0
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(es, threads, chunk_size), daemon=True)
-        self.thread.start()
-
-    def _actions(self):
-        while (item := self.queue.get()) is not _DONE:
-            yield from item
-
-    def _run(self, es: Elasticsearch, threads: int, chunk_size: int) -> None:
-        try:
-            for ok, item in helpers.parallel_bulk(
-                es, self._actions(), thread_count=threads, chunk_size=chunk_size, raise_on_error=False
-            ):
-                self.sent += 1
-                if not ok:
-                    result = next(iter(item.values()))
-                    if result.get("status") != 409:  # 409: a drain wrote newer data meanwhile
-                        self.failures.append(result)
-        except BaseException as exc:  # reported to the caller by finish()
-            self.error = exc
-
-    def put(self, actions: list[dict]) -> None:
-        while True:
-            if self.error is not None:
-                raise RebuildError(f"bulk indexing failed: {elastic.describe(self.error)}")
-            try:
-                self.queue.put(actions, timeout=1)
-                return
-            except queue.Full:
-                continue
-
-    def finish(self) -> list[dict]:
-        self.queue.put(_DONE)
-        self.thread.join()
-        if self.error is not None:
-            raise RebuildError(f"bulk indexing failed: {elastic.describe(self.error)}")
-        return self.failures
-
-
 def load(es: Elasticsearch, entity: str, index: str, *, batch: int = 1000, progress: bool = True) -> int:
-    """Every row of an entity into a concrete index; returns the documents sent."""
-    sender = _BulkSender(es)
+    """Every row of an entity into a concrete index; returns the documents sent. Refused documents are
+    logged here and put right by the repair pass."""
+    refused: dict = {}
     sent = 0
-    with tqdm(total=row_count(entity), desc=f"indexing {entity}s", unit="doc", disable=not progress) as bar:
+    with (
+        BulkPipeline(es) as bulk,
+        tqdm(total=row_count(entity), desc=f"indexing {entity}s", unit="doc", disable=not progress) as bar,
+    ):
         for ids in _id_batches(entity, batch):
             version = indexer.clock_us()
             docs = indexer.docs_for(entity, ids)
             db.session.rollback()  # end the read transaction: a long rebuild must not hold one open
-            sender.put(list(indexer.actions(entity, docs, [index], version)))
+            for _, failures in bulk.submit(None, list(indexer.actions(entity, docs, [index], version))):
+                refused.update(failures)
             sent += len(ids)
             bar.update(len(ids))
-    failures = sender.finish()
-    if failures:
+        for _, failures in bulk.finish():
+            refused.update(failures)
+    if refused:
         log.warning(
-            "rebuild: %d %s documents refused (first: %s); the repair pass retries them",
-            len(failures),
+            "rebuild: %d %s documents refused (e.g. %s); the repair pass retries them",
+            len(refused),
             entity,
-            failures[0],
+            next(iter(refused.items())),
         )
     return sent
 

@@ -1,0 +1,203 @@
+"""Search benchmark: rebuild time, outbox indexing throughput against raw bulk, and search latency.
+
+    .venv/bin/python -m bench.search.run [--load --customers 100000 --interactions 1000000] [--queries 2000]
+
+1. (--load) the deterministic loader fills a dedicated database (bench/search/load.py).
+2. `flask search reindex`'s rebuild builds the index from it: timed, documents per second.
+3. Outbox throughput: the same documents (a sample of customers and interactions) are sent twice to a
+   scratch index with `helpers.parallel_bulk`, prebuilt (the second, overwriting pass is the raw figure),
+   then the same ids are put on the outbox and drained into the live index (reading the rows, building
+   the documents, versioned bulk, deleting the rows). Ratio = outbox / raw.
+4. Search: a query mix drawn from the data (bench/search/queries.py), each query sent as the raw
+   Elasticsearch request our search builds, through `crm.search` (request, database read-back,
+   highlights), and through GET /api/v1/search. p50/p95/p99 and throughput of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from elasticsearch import helpers
+from sqlalchemy import func, insert, select
+
+from bench.search import load as loader
+from bench.search.queries import make_queries
+from bench.search.setup import bench_app, server_url
+
+
+def percentiles(samples_ms: list[float]) -> dict:
+    ordered = sorted(samples_ms)
+
+    def at(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 2)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": round(statistics.fmean(ordered), 2)}
+
+
+def rebuild_figures() -> dict:
+    from crm.search.reindex import rebuild
+
+    started = time.perf_counter()
+    report = rebuild(grace_s=0, progress=True)
+    seconds = time.perf_counter() - started
+    docs = sum(report.documents.values())
+    return {"documents": report.documents, "seconds": round(seconds, 1), "docs_per_s": round(docs / seconds)}
+
+
+def _sample(rng: random.Random, n: int, total: int) -> list[int]:
+    return sorted(rng.sample(range(1, total + 1), min(n, total)))
+
+
+def indexing_figures(customers: int, interactions: int, n_customers: int, n_interactions: int) -> dict:
+    from crm.extensions import db
+    from crm.search import elastic, indexer, mappings
+    from crm.search.models import OutboxEntry
+    from crm.search.outbox import drain
+
+    rng = random.Random(5)
+    wanted = {
+        "customer": _sample(rng, n_customers, customers),
+        "interaction": _sample(rng, n_interactions, interactions),
+    }
+    es = elastic.client()
+    raw_actions = []
+    for entity, ids in wanted.items():
+        index = mappings.index_name(elastic.prefix(), entity, mappings.VERSION, "rawbench")
+        es.indices.delete(index=index, ignore_unavailable=True)
+        es.indices.create(index=index)
+        for start in range(0, len(ids), 1000):
+            docs = indexer.docs_for(entity, ids[start : start + 1000])
+            raw_actions += [{"_index": index, "_id": str(i), "_source": d} for i, d in docs.items() if d]
+    db.session.rollback()
+    total = len(raw_actions)
+
+    def raw_pass() -> float:
+        started = time.perf_counter()
+        for ok, item in helpers.parallel_bulk(es, raw_actions, thread_count=2, chunk_size=500):
+            assert ok, item
+        return time.perf_counter() - started
+
+    raw_pass()  # fills the scratch index; the next pass overwrites, as the drain does the live index
+    raw_s = raw_pass()
+    rows = [{"entity": e, "entity_id": i} for e, ids in wanted.items() for i in ids]
+    db.session.execute(insert(OutboxEntry), rows)
+    db.session.commit()
+    started = time.perf_counter()
+    while db.session.scalar(select(func.count()).select_from(OutboxEntry)):
+        drain(limit=1_000_000)
+    outbox_s = time.perf_counter() - started
+    es.indices.delete(index=f"{elastic.prefix()}-*-rawbench", ignore_unavailable=True)
+    raw_rate, outbox_rate = total / raw_s, len(rows) / outbox_s
+    return {
+        "documents": total,
+        "raw_parallel_bulk_docs_per_s": round(raw_rate),
+        "outbox_drain_docs_per_s": round(outbox_rate),
+        "ratio": round(outbox_rate / raw_rate, 2),
+    }
+
+
+def _measure(query, es, client, headers) -> tuple[float, float, float, bool]:
+    """Milliseconds of the raw request, of crm.search, of the API; and whether anything was found."""
+    from crm import search
+    from crm.search import es_query
+    from crm.search.query import SearchRequest
+    from crm.search.results import present
+
+    params = dict(query.params)
+    request = SearchRequest(
+        query=search.parse_query(query.q),
+        channels=[params["channel"]] if "channel" in params else [],
+        segment_id=params.get("segment"),
+    )
+    indices, body = es_query.request_body(request, [])
+    t0 = time.perf_counter()
+    es.search(index=",".join(indices), ignore_unavailable=True, **body)
+    t1 = time.perf_counter()
+    present(search.search(request), request.query)
+    t2 = time.perf_counter()
+    response = client.get("/api/v1/search", query_string={"q": query.q, **params}, headers=headers)
+    t3 = time.perf_counter()
+    assert response.status_code == 200, response.json
+    return (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, bool(response.json["items"])
+
+
+NAMES = ("raw Elasticsearch request", "crm.search (+ rows, highlights)", "GET /api/v1/search")
+
+
+def search_figures(customers: int, count: int, warmup: int) -> dict:
+    from crm.auth import tokens
+    from crm.extensions import db
+    from crm.search import elastic
+
+    queries = make_queries(count + warmup, customers)
+    user = tokens.create_user(f"bench{time.time_ns()}@bench.example", "agent", "bench-password")
+    _, token = tokens.issue_token(user, "bench")
+    db.session.commit()
+    client, headers, es = _app().test_client(), {"Authorization": f"Bearer {token}"}, elastic.client()
+    samples: dict[str, list[float]] = defaultdict(list)
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    found = 0
+    for n, query in enumerate(queries):
+        timings = _measure(query, es, client, headers)
+        db.session.rollback()
+        if n < warmup:
+            continue
+        found += timings[3]
+        for name, value in zip(NAMES, timings[:3], strict=True):
+            samples[name].append(value)
+        by_kind[query.kind].append(timings[2])
+    out = {name: {**percentiles(v), "per_s": round(1000 / statistics.fmean(v), 1)} for name, v in samples.items()}
+    out["api_vs_raw_p95"] = round(out[NAMES[2]]["p95"] / out[NAMES[0]]["p95"], 2)
+    out["by_kind_api_p95_ms"] = {k: percentiles(v)["p95"] for k, v in sorted(by_kind.items())}
+    out["queries"], out["with_results"] = count, found
+    return out
+
+
+_APP = {}
+
+
+def _app():
+    return _APP["app"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--load", action="store_true", help="(re)load the database first")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", default="crm_bench_search")
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--outbox-customers", type=int, default=10_000)
+    parser.add_argument("--outbox-interactions", type=int, default=40_000)
+    args = parser.parse_args()
+    dsn = server_url().rsplit("/", 1)[0] + f"/{args.database}"
+    figures: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 cores"}
+    if args.load:
+        dsn = loader.recreate_database(server_url(), args.database)
+        loader.migrate_and_add_sources(bench_app(dsn))
+        figures["load"] = loader.load(dsn, args.customers, args.interactions, args.seed)
+    app = _APP["app"] = bench_app(dsn)
+    with app.app_context():
+        from crm.extensions import db
+        from crm.profiles.models import Customer, Interaction
+
+        customers = db.session.scalar(select(func.count()).select_from(Customer))
+        interactions = db.session.scalar(select(func.count()).select_from(Interaction))
+        figures["data"] = {"customers": customers, "interactions": interactions}
+        figures["rebuild"] = rebuild_figures()
+        figures["indexing"] = indexing_figures(customers, interactions, args.outbox_customers, args.outbox_interactions)
+        figures["search"] = search_figures(customers, args.queries, args.warmup)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
