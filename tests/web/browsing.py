@@ -54,8 +54,9 @@ def assert_controls_named(tab, name: str) -> None:
     assert not missing, f"{name}: controls without an accessible name: {missing}"
 
 
-def focus_walk(tab, presses: int = 60) -> list[dict]:
-    """Press Tab `presses` times from the top; what had focus each time, and whether it showed."""
+def focus_walk(tab, presses: int = 60, until: set[str] | None = None) -> list[dict]:
+    """Press Tab up to `presses` times from the top (stopping once every id or text in `until` had focus);
+    what had focus each time, and whether its focus showed."""
     # Start from the top of the document, whatever has focus (autofocus, a click): focus a probe that is
     # first in the body and outside the Tab order, so the first Tab goes to the first real stop.
     tab.evaluate(
@@ -65,8 +66,11 @@ def focus_walk(tab, presses: int = 60) -> list[dict]:
           document.body.prepend(probe); probe.focus();
         }"""
     )
-    seen = []
+    seen: list[dict] = []
+    waiting = set(until or ())
     for _ in range(presses):
+        if until and not waiting:
+            break
         tab.keyboard.press("Tab")
         seen.append(
             tab.evaluate(
@@ -83,13 +87,14 @@ def focus_walk(tab, presses: int = 60) -> list[dict]:
                 }"""
             )
         )
+        waiting -= {seen[-1].get("id"), seen[-1].get("text")}
     tab.evaluate("document.getElementById('focus-probe')?.remove()")
     return seen
 
 
 def assert_keyboard_reaches(tab, name: str, targets: list[str], presses: int = 60) -> list[dict]:
     """Tab from the top reaches each target (an id or a visible text), each with a visible focus ring."""
-    walk = focus_walk(tab, presses)
+    walk = focus_walk(tab, presses, until=set(targets))
     assert walk[0]["text"] == "Skip to content", f"{name}: the first Tab stop is {walk[0]}, not the skip link"
     for target in targets:
         stop = next((s for s in walk if target in (s.get("id"), s.get("text"))), None)
