@@ -146,6 +146,7 @@ def build_product_model(min_support: int = MIN_SUPPORT) -> ProductBuild | None:
     session.add(build)
     session.commit()
     _latest_seen.clear()
+    session.refresh(build)  # loaded, so callers may read it after the session closes
     return build
 
 
