@@ -235,11 +235,11 @@ def _insert_new(source: Source, received: Received, items: list[dict]) -> dict[s
     table = Interaction.__table__
     statement = (
         dialect.insert(table)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
         .returning(table.c.external_id, table.c.id)
     )
-    return dict(db.session.execute(statement).all())
+    # Executed with a list of rows: one cached statement, sent as multi-row VALUES in request order.
+    return dict(db.session.execute(statement, rows).all())
 
 
 def _existing_ids(source: Source, external_ids: list[str]) -> dict[str, int]:
