@@ -76,6 +76,8 @@ def load_config(instance_path: str) -> dict:
         # Cases and personalization
         "CASE_SLA_HOURS": _env_int("CASE_SLA_HOURS", 24),
         "BASE_CURRENCY": _env("BASE_CURRENCY", "USD"),
+        # The agent view is cached per customer version for this long (0: never cached).
+        "AGENT_VIEW_CACHE_S": _env_int("AGENT_VIEW_CACHE_S", 300),
         # Segments: how often dynamic segments are worked out again in full; CSV streamed up to this many members
         "SEGMENT_REFRESH_MINUTES": _env_int("SEGMENT_REFRESH_MINUTES", 15),
         "SEGMENT_EXPORT_STREAM_MAX": _env_int("SEGMENT_EXPORT_STREAM_MAX", 10_000),

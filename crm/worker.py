@@ -58,8 +58,10 @@ def _periodic_extras() -> list:
     except ImportError:
         pass
     from crm.personalization.catalog_db import refresh_if_stale
+    from crm.personalization.scores import rescore_daily
 
     extras.append(refresh_if_stale)  # rebuilds the product model when it is an hour old
+    extras.append(rescore_daily)  # journey stage and churn risk move with time alone: once a day
     from crm.experiments.jobs import PERIODIC as EXPERIMENTS
 
     extras.extend(EXPERIMENTS)  # ends experiments past their end, assigns members no interaction brought in

@@ -45,41 +45,98 @@ def _apply(customer: Customer, stage: str, risk: float) -> bool:
 
 
 def rescore(
-    now: datetime | None = None, batch: int = BATCH, progress: Callable[[int], None] | None = None
+    now: datetime | None = None,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+    after_id: int = 0,
+    up_to_id: int | None = None,
 ) -> dict[str, int]:
-    """Recompute both scores for every active customer, a batch per transaction.
+    """Recompute both scores for every active customer (with after_id < id <= up_to_id), a batch per transaction.
 
     A changed customer gets a new version (the agent view cache is keyed by it) and an outbox row, so
     the index and the segments read the new stage. Returns {"customers", "changed"}.
     """
-    from crm.search import record_change
-
     now = now or utcnow()
     seen = changed = 0
-    last_id = 0
+    last_id = after_id
     while True:
-        rows = list(
-            db.session.scalars(
-                select(Customer)
-                .where(Customer.status == "active", Customer.id > last_id)
-                .order_by(Customer.id)
-                .limit(batch)
-            )
-        )
-        if not rows:
+        stmt = select(Customer.id).where(Customer.status == "active", Customer.id > last_id)
+        if up_to_id is not None:
+            stmt = stmt.where(Customer.id <= up_to_id)
+        ids = list(db.session.scalars(stmt.order_by(Customer.id).limit(batch)))
+        if not ids:
             break
-        for loaded in load_many(rows, scores_only=True).values():
-            stage, risk = scores(loaded.facts, now)
-            if _apply(loaded.customer, stage, risk):
-                loaded.customer.version = (loaded.customer.version or 0) + 1
-                record_change("customer", loaded.customer.id)
-                changed += 1
-        last_id = rows[-1].id  # read before the commit expires the rows
-        db.session.commit()
-        seen += len(rows)
+        changed += _rescore_batch(ids, now)
+        last_id = ids[-1]
+        seen += len(ids)
         if progress is not None:
-            progress(len(rows))
+            progress(len(ids))
     return {"customers": seen, "changed": changed}
+
+
+def _rescore_batch(ids: list[int], now: datetime) -> int:
+    """One transaction: the customers locked (as the pipeline locks them), re-read, rescored."""
+    from crm.profiles.locks import lock_customers
+    from crm.search import record_change
+
+    lock_customers(ids)
+    rows = list(db.session.scalars(select(Customer).where(Customer.id.in_(ids), Customer.status == "active")))
+    changed = 0
+    for loaded in load_many(rows, scores_only=True).values():
+        stage, risk = scores(loaded.facts, now)
+        if _apply(loaded.customer, stage, risk):
+            loaded.customer.version = (loaded.customer.version or 0) + 1
+            record_change("customer", loaded.customer.id)
+            changed += 1
+    db.session.commit()
+    return changed
+
+
+RANGE = 2000  # customer ids per daily rescore job: each job stays well inside rq's timeout
+_claimed_days: set[str] = set()
+
+
+def rescore_range(after_id: int, up_to_id: int) -> dict[str, int]:
+    """A job of the daily rescore: the customers with after_id < id <= up_to_id."""
+    return rescore(batch=200, after_id=after_id, up_to_id=up_to_id)
+
+
+def rescore_daily() -> int:
+    """The periodic job: once a day, queue the rescore of every customer in id ranges; returns jobs queued.
+
+    Journey stage and churn risk move with time alone (a customer who stops writing becomes lapsed
+    without a new interaction to rescore them), so the stored values are brought up to date daily.
+    """
+    from crm import jobs
+
+    if not _claim(utcnow().date().isoformat()):
+        return 0
+    highest = db.session.scalar(select(func.max(Customer.id))) or 0
+    db.session.rollback()
+    queued = 0
+    for start in range(0, highest, RANGE):
+        queued += jobs.enqueue(rescore_range, start, start + RANGE)
+    return queued
+
+
+def _claim(day: str) -> bool:
+    """True for the first caller of the day: a Redis key when there is Redis, else this process (embedded)."""
+    from flask import current_app
+    from redis.exceptions import RedisError
+
+    from crm import jobs
+
+    conn = jobs.redis_connection()
+    if conn is None:
+        if day in _claimed_days:
+            return False
+        _claimed_days.add(day)
+        return True
+    try:
+        key = f"crm:{current_app.config['RQ_QUEUE']}:rescore:{day}"
+        return bool(conn.set(key, "1", nx=True, ex=2 * 24 * 3600))
+    except RedisError:
+        return False
 
 
 def active_customers() -> int:
