@@ -91,6 +91,22 @@ def duration(seconds: float | int | None) -> str:
     return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
+def split_quoted(text: str | None) -> tuple[str, str]:
+    """An email's own words and the quoted history under them ('> ...' lines, or from 'On ... wrote:').
+
+    The timeline shows the first and folds the second, so a long thread reads one message at a time.
+    """
+    if not text:
+        return "", ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        starts_quote = stripped.startswith(">") or (stripped.startswith("On ") and stripped.endswith("wrote:"))
+        if starts_quote and any(rest.strip() for rest in lines[i:]) and i > 0:
+            return "\n".join(lines[:i]).rstrip(), "\n".join(lines[i:]).strip()
+    return text, ""
+
+
 def nps_category(score: int | None) -> str | None:
     if score is None:
         return None
@@ -110,6 +126,7 @@ for _name, _fn in {
     "money_map": money_map,
     "percent": percent,
     "number": number,
+    "split_quoted": split_quoted,
     "duration": duration,
     "nps_category": nps_category,
     "risk_level": risk_level,

@@ -31,6 +31,15 @@ def ann_on_four_channels(client, run_jobs) -> Customer:
             data={"message_id": "<m1@example.com>", "thread_id": "t-10042"},
         ),
         interaction(
+            "mail-2",
+            direction="outbound",
+            customer={"email": ANN["email"]},
+            occurred_at=ago(days=8),
+            subject="Re: Where is my order?",
+            text="Sorry for the wait: it left our warehouse today.\n\nOn Monday Ann Lee wrote:\n> Hello, my trail shoes have not arrived yet. Order 10042.",
+            data={"message_id": "<r1@shop.example>", "in_reply_to": "<m1@example.com>", "thread_id": "t-10042"},
+        ),
+        interaction(
             "chat-1",
             customer={"email": ANN["email"]},
             occurred_at=ago(days=7),
@@ -87,7 +96,14 @@ def ann_on_four_channels(client, run_jobs) -> Customer:
             data={"kind": "nps", "score": 9, "comment": "Great shoes, slow delivery"},
         ),
     ]
-    channel_of = {"mail-1": "email", "chat-1": "chat", "call-1": "phone", "order-1": "store", "nps-1": "email"}
+    channel_of = {
+        "mail-1": "email",
+        "mail-2": "email",
+        "chat-1": "chat",
+        "call-1": "phone",
+        "order-1": "store",
+        "nps-1": "email",
+    }
     for item in items:
         response = post_generic(client, sources[channel_of[item["external_id"]]], item)
         assert response.status_code == 202, response.json

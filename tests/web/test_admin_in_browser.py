@@ -90,14 +90,14 @@ def test_an_admin_exports_and_then_erases_a_customer(page, client, run_jobs):
         page.get_by_role("link", name="Download the export").click()
     exported = json.loads(open(download.value.path(), encoding="utf-8").read())
     assert {i["value"] for i in exported["identifiers"]} >= {ANN["email"], "+442079460958"}
-    assert len(exported["interactions"]) == 5
+    assert len(exported["interactions"]) == 6
     check_page(page, "admin-privacy")
 
     page.get_by_role("button", name=f"Erase customer #{ann_id}").click()
     expect(page.get_by_text("Nothing was erased: type ERASE in the box to confirm.")).to_be_visible()
     page.get_by_label("Type ERASE to confirm").fill("ERASE")
     page.get_by_role("button", name=f"Erase customer #{ann_id}").click()
-    expect(page.get_by_text(re.compile(rf"Customer #{ann_id} is erased \(1 customers, 5 interactions"))).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"Customer #{ann_id} is erased \(1 customers, 6 interactions"))).to_be_visible()
     db.session.expire_all()
     assert db.session.get(Customer, ann_id) is None
     history = page.get_by_role("region", name="Recent requests")

@@ -34,9 +34,14 @@ def test_the_timeline_filters_by_channel_and_kind_and_pages_with_a_cursor(client
         ("email", "survey"),
         ("chat", "message"),
         ("email", "message"),
+        ("email", "message"),
     ]
     assert entries(client.get(f"/customers/{ann.id}?type=purchase").text) == [("store", "purchase")]
     assert "Nothing matches these filters" in client.get(f"/customers/{ann.id}?channel=internal").text
+    reply = client.get(f"/customers/{ann.id}?channel=email&type=message").text
+    assert "Sorry for the wait: it left our warehouse today." in reply
+    assert "Earlier messages quoted" in reply, "the reply's quoted history is folded"
+    assert "Email · Message from us" in reply
     monkeypatch.setattr("crm.web.customer_page.TIMELINE_PAGE", 2)
     first = client.get(f"/customers/{ann.id}").text
     cursor = re.search(r'href="([^"]*cursor=[^"#]+)#timeline" class="button secondary" rel="next"', first).group(1)
