@@ -178,7 +178,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--outbox-customers", type=int, default=10_000)
     parser.add_argument("--outbox-interactions", type=int, default=40_000)
+    parser.add_argument("--steps", default="rebuild,indexing,search", help="comma-separated, in this order")
     args = parser.parse_args()
+    steps = set(args.steps.split(","))
     dsn = server_url().rsplit("/", 1)[0] + f"/{args.database}"
     figures: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 cores"}
     if args.load:
@@ -193,9 +195,13 @@ def main() -> None:
         customers = db.session.scalar(select(func.count()).select_from(Customer))
         interactions = db.session.scalar(select(func.count()).select_from(Interaction))
         figures["data"] = {"customers": customers, "interactions": interactions}
-        figures["rebuild"] = rebuild_figures()
-        figures["indexing"] = indexing_figures(customers, interactions, args.outbox_customers, args.outbox_interactions)
-        figures["search"] = search_figures(customers, args.queries, args.warmup)
+        if "rebuild" in steps:
+            figures["rebuild"] = rebuild_figures()
+        if "indexing" in steps:
+            n_c, n_i = args.outbox_customers, args.outbox_interactions
+            figures["indexing"] = indexing_figures(customers, interactions, n_c, n_i)
+        if "search" in steps:
+            figures["search"] = search_figures(customers, args.queries, args.warmup)
     print(json.dumps(figures, indent=2))
 
 

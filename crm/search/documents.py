@@ -19,6 +19,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.profiles.models import Customer, CustomerAttribute, Identifier, Interaction
 from crm.search import mappings, text
+from crm.search.ids import id_in
 from crm.segments.models import SegmentMember
 
 MAX_TEXT_CHARS = 100_000
@@ -42,7 +43,7 @@ def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
     if not ids:
         return {}
     t = Customer.__table__
-    rows = {r.id: r for r in db.session.execute(select(t).where(t.c.id.in_(ids)))}
+    rows = {r.id: r for r in db.session.execute(select(t).where(id_in(t.c.id, ids)))}
     live = [i for i, r in rows.items() if r.status == "active"]
     related = _related(live)
     _, fields_for = mappings.segment_extension()
@@ -67,17 +68,17 @@ def _related(ids: list[int]) -> dict[str, dict[int, list]]:
     return {
         "identifiers": _rows_by_customer(
             select(ident.c.customer_id, ident.c.kind, ident.c.value)
-            .where(ident.c.customer_id.in_(ids))
+            .where(id_in(ident.c.customer_id, ids))
             .order_by(ident.c.id)
         ),
         "attributes": _rows_by_customer(
-            select(attr.c.customer_id, attr.c.key, attr.c.origin, attr.c.value).where(attr.c.customer_id.in_(ids))
+            select(attr.c.customer_id, attr.c.key, attr.c.origin, attr.c.value).where(id_in(attr.c.customer_id, ids))
         ),
         "purchases": _rows_by_customer(
-            select(inter.c.customer_id, inter.c.data).where(inter.c.customer_id.in_(ids), inter.c.type == "purchase")
+            select(inter.c.customer_id, inter.c.data).where(id_in(inter.c.customer_id, ids), inter.c.type == "purchase")
         ),
         "segments": _rows_by_customer(
-            select(member.c.customer_id, member.c.segment_id).where(member.c.customer_id.in_(ids))
+            select(member.c.customer_id, member.c.segment_id).where(id_in(member.c.customer_id, ids))
         ),
     }
 
@@ -241,7 +242,7 @@ def interaction_docs(ids: Iterable[int]) -> dict[int, dict | None]:
         return {}
     t = Interaction.__table__
     cols = [t.c[name] for name in INTERACTION_COLUMNS]
-    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(t.c.id.in_(ids)))}
+    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(id_in(t.c.id, ids)))}
     return {i: found.get(i) for i in ids}
 
 

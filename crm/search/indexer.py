@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from crm.extensions import db
 from crm.profiles.models import Customer
 from crm.search import documents, elastic
+from crm.search.ids import id_in
 
 VERSION_TYPE = "external_gte"
 
@@ -49,7 +50,7 @@ def erased_customers(ids: list[int]) -> list[int]:
     """Of customers whose document goes, those whose row is gone (erased), not merged."""
     if not ids:
         return []
-    present = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(ids))))
+    present = set(db.session.scalars(select(Customer.id).where(id_in(Customer.id, ids))))
     return [i for i in ids if i not in present]
 
 

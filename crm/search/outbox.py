@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from crm.columns import utcnow
 from crm.extensions import db
+from crm.search.ids import id_in
 from crm.search.models import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -74,24 +75,21 @@ class Claimed:
 def _claim(limit: int) -> list[Claimed]:
     """Take up to `limit` due rows under a lease: other drains skip them while this one indexes them, and
     if this process dies they come due again when the lease runs out."""
-    stmt = (
-        select(OutboxEntry.id, OutboxEntry.entity, OutboxEntry.entity_id, OutboxEntry.attempts)
-        .where(OutboxEntry.available_at <= utcnow())
-        .order_by(OutboxEntry.id)
-        .limit(limit)
-    )
+    due = select(OutboxEntry.id).where(OutboxEntry.available_at <= utcnow()).order_by(OutboxEntry.id).limit(limit)
+    lease = {"available_at": utcnow() + timedelta(seconds=LEASE_S)}
+    returning = (OutboxEntry.id, OutboxEntry.entity, OutboxEntry.entity_id, OutboxEntry.attempts)
     if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)  # two drains at once take different rows
-    rows = [Claimed(*r) for r in db.session.execute(stmt)]
-    if rows:
-        db.session.execute(
-            update(OutboxEntry)
-            .where(OutboxEntry.id.in_([r.id for r in rows]))
-            .values(available_at=utcnow() + timedelta(seconds=LEASE_S)),
-            execution_options={"synchronize_session": False},
-        )
+        # One statement: two drains at once take different rows (skip locked), and the lease is set.
+        stmt = update(OutboxEntry).where(OutboxEntry.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
+        rows = [Claimed(*r) for r in db.session.execute(stmt.values(**lease).returning(*returning))]
+    else:
+        rows = [
+            Claimed(*r) for r in db.session.execute(select(*returning).where(OutboxEntry.id.in_(due.scalar_subquery())))
+        ]
+        if rows:
+            db.session.execute(update(OutboxEntry).where(id_in(OutboxEntry.id, [r.id for r in rows])).values(**lease))
     db.session.commit()
-    return rows
+    return sorted(rows, key=lambda r: r.id)
 
 
 def _settle(rows: list[Claimed], failures: dict) -> int:
@@ -102,7 +100,7 @@ def _settle(rows: list[Claimed], failures: dict) -> int:
     done_ids = [r.id for r in rows if (r.entity, r.entity_id) not in failures]
     if done_ids:
         db.session.execute(
-            delete(OutboxEntry).where(OutboxEntry.id.in_(done_ids)), execution_options={"synchronize_session": False}
+            delete(OutboxEntry).where(id_in(OutboxEntry.id, done_ids)), execution_options={"synchronize_session": False}
         )
     by_attempt: dict[tuple[int, str], list[int]] = {}
     for row in failed:
@@ -111,7 +109,7 @@ def _settle(rows: list[Claimed], failures: dict) -> int:
         delay = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
         db.session.execute(
             update(OutboxEntry)
-            .where(OutboxEntry.id.in_(ids))
+            .where(id_in(OutboxEntry.id, ids))
             .values(attempts=attempts, last_error=error[:2000], available_at=utcnow() + timedelta(seconds=delay)),
             execution_options={"synchronize_session": False},
         )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.profiles.models import Customer, Identifier, Interaction
 from crm.search import documents, highlight, text
+from crm.search.ids import id_in
 from crm.search.query import ParsedQuery, SearchPage
 
 
@@ -45,17 +46,17 @@ def _names(customer_ids: set[int]) -> dict[int, str | None]:
     if not customer_ids:
         return {}
     t = Customer.__table__
-    return dict(db.session.execute(select(t.c.id, t.c.display_name).where(t.c.id.in_(customer_ids))).all())
+    return dict(db.session.execute(select(t.c.id, t.c.display_name).where(id_in(t.c.id, customer_ids))).all())
 
 
 def _customers(ids: list[int], query: ParsedQuery) -> dict[int, dict]:
     if not ids:
         return {}
     t, it = Customer.__table__, Identifier.__table__
-    rows = {r.id: r for r in db.session.execute(select(t).where(t.c.id.in_(ids), t.c.status == "active"))}
+    rows = {r.id: r for r in db.session.execute(select(t).where(id_in(t.c.id, ids), t.c.status == "active"))}
     idents: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
-        select(it.c.customer_id, it.c.kind, it.c.value).where(it.c.customer_id.in_(rows)).order_by(it.c.id)
+        select(it.c.customer_id, it.c.kind, it.c.value).where(id_in(it.c.customer_id, rows)).order_by(it.c.id)
     ):
         idents[row.customer_id].append(row)
     out = {}
@@ -88,7 +89,7 @@ def _interactions(ids: list[int]) -> dict[int, object]:
         return {}
     t = Interaction.__table__
     cols = [t.c[name] for name in documents.INTERACTION_COLUMNS]
-    return {r.id: r for r in db.session.execute(select(*cols).where(t.c.id.in_(ids)))}
+    return {r.id: r for r in db.session.execute(select(*cols).where(id_in(t.c.id, ids)))}
 
 
 def _interaction_item(row, names: dict, query: ParsedQuery) -> dict:
