@@ -49,12 +49,14 @@ def assign_on_entry(customer: Customer, interaction_id: int | None = None, now: 
         ExperimentAssignment.experiment_id == Experiment.id, ExperimentAssignment.customer_id == customer.id
     )
     stmt = (
-        select(Experiment)
+        select(Experiment.id)
         .join(SegmentMember, SegmentMember.segment_id == Experiment.segment_id)
         .where(SegmentMember.customer_id == customer.id, _running(now), _eligible_membership(), ~already)
     )
+    # Ids first: on almost every interaction there is nothing to do, and then one light query is all.
     made = 0
-    for experiment in db.session.scalars(stmt):
+    for experiment_id in db.session.scalars(stmt).all():
+        experiment = db.session.get(Experiment, experiment_id)
         made += len(_insert(experiment, [customer.id], now, cause="realtime", interaction_id=interaction_id))
     return made
 
