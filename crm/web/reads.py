@@ -7,10 +7,12 @@ grows the function, the page calls that instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import case, func, select
 
 from crm.channels.models import Delivery, Source
+from crm.columns import utcnow
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.profiles.identifiers import InvalidIdentifier
@@ -28,10 +30,6 @@ class SourceSummary:
 
 def sources_overview() -> list[SourceSummary]:
     """Every source with its last delivery and the last day's deliveries and failures."""
-    from datetime import timedelta
-
-    from crm.columns import utcnow
-
     since = utcnow() - timedelta(hours=24)
     counts = {
         sid: (total, failed or 0)

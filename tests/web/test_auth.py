@@ -214,3 +214,12 @@ def test_users_api_is_for_admins_and_paginates(client):
         headers=auth(admin_token),
     )
     assert duplicate.status_code == 409
+
+
+def test_the_openapi_document_lists_the_token_and_user_operations(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert set(paths["/tokens"]) == {"get", "post"}
+    assert set(paths["/tokens/{token_id}"]) == {"delete"}
+    assert set(paths["/users"]) == {"get", "post"}
+    assert set(paths["/users/{user_id}"]) == {"patch"}
+    assert "Permission: `admin`" in paths["/users"]["get"]["description"]
