@@ -76,3 +76,24 @@ def test_an_agent_resolves_a_case_and_closes_a_next_best_action(page, ann):
     action.get_by_role("button", name="Done").click()
     expect(page.get_by_text("Marked done.")).to_be_visible()
     assert page.locator(f'[data-action-key="{key}"]').count() == 0, "a done action does not come back"
+
+
+def test_search_results_come_twenty_at_a_time_with_more_on_request(page, client, run_jobs):
+    from tests.factories import interaction, make_source, post_generic
+
+    source = make_source(channel="email")
+    items = [
+        interaction(f"p-{n}", customer={"email": f"pat{n}@example.com", "name": f"Pat Quinn{n}"}) for n in range(25)
+    ]
+    assert post_generic(client, source, {"interactions": items}).status_code == 202
+    run_jobs()
+    agent, _ = make_user("agent")
+    log_in(page, agent.email)
+    page.goto("/search")
+    page.get_by_label("Name, email, phone, order number or words from a message").fill("pat")
+    found = page.locator("#customers-found-list > li")
+    expect(found).to_have_count(20)
+    expect(page.get_by_role("status")).to_contain_text("21 customers")
+    page.get_by_role("button", name="More results").click()
+    expect(found).to_have_count(21)
+    expect(page.get_by_role("button", name="More results")).to_have_count(0)

@@ -18,7 +18,7 @@ def test_search_without_script_renders_the_results_on_the_server(app, client, ru
     page = client.get("/search?q=ann+lee").text
     assert f'href="/customers/{ann.id}"' in page
     assert "<em>Ann</em> <em>Lee</em>" in page, "the matching words are marked"
-    assert "customers and" in page
+    assert "1 customer and" in page
 
 
 def test_search_escapes_what_was_typed(client):

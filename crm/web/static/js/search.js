@@ -55,24 +55,38 @@ function interactionItem(hit) {
   );
 }
 
-function render(body) {
-  clear(results);
+function section(kind, title, total) {
+  let list = document.getElementById(`${kind}-found-list`);
+  if (!list) {
+    results.append(el("h2", { id: `${kind}-found` }, `${title} (${total})`));
+    list = el("ol", { class: "results", id: `${kind}-found-list`, "aria-labelledby": `${kind}-found` });
+    results.append(list);
+  }
+  return list;
+}
+
+// A first page replaces the results; "More results" appends the next page under them.
+function render(body, append = false) {
+  if (!append) clear(results);
+  document.getElementById("more-results")?.remove();
   const customers = body.items.filter((h) => h.kind === "customer");
   const interactions = body.items.filter((h) => h.kind === "interaction");
-  if (customers.length) {
-    results.append(el("h2", { id: "customers-found" }, `Customers (${body.total.customers})`),
-      el("ol", { class: "results", "aria-labelledby": "customers-found" }, ...customers.map(customerItem)));
-  }
-  if (interactions.length) {
-    results.append(el("h2", { id: "interactions-found" }, `Interactions (${body.total.interactions})`),
-      el("ol", { class: "results", "aria-labelledby": "interactions-found" }, ...interactions.map(interactionItem)));
+  if (customers.length) section("customers", "Customers", body.total.customers).append(...customers.map(customerItem));
+  if (interactions.length) section("interactions", "Interactions", body.total.interactions).append(...interactions.map(interactionItem));
+  if (body.next_page) {
+    const more = el("button", { type: "button", id: "more-results", class: "secondary" }, "More results");
+    more.addEventListener("click", () => run(body.next_page));
+    results.append(more);
   }
   const n = body.total.customers + body.total.interactions;
-  status.textContent = n ? `${body.total.customers} customers and ${body.total.interactions} interactions match “${body.query}”.` : `Nothing matches “${body.query}”.`;
+  const count = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  status.textContent = n
+    ? `${count(body.total.customers, "customer")} and ${count(body.total.interactions, "interaction")} match “${body.query}”.`
+    : `Nothing matches “${body.query}”.`;
 }
 
 let inflight = null;
-async function run() {
+async function run(page = 1) {
   const q = input.value.trim();
   const url = new URL(window.location);
   if (q) url.searchParams.set("q", q); else url.searchParams.delete("q");
@@ -82,12 +96,13 @@ async function run() {
   inflight = new AbortController();
   status.textContent = "Searching…";
   try {
-    render(await api(`/api/v1/search?${new URLSearchParams({ q, per_page: 20 })}`, { signal: inflight.signal }));
+    const query = new URLSearchParams({ q, per_page: 20, page });
+    render(await api(`/api/v1/search?${query}`, { signal: inflight.signal }), page > 1);
   } catch (err) {
     if (err.name === "AbortError") return;
     status.textContent = err.problem?.errors?.q ? `Search: ${[].concat(err.problem.errors.q).join("; ")}` : `Search failed: ${err.message}`;
   }
 }
 
-input.addEventListener("input", debounce(run, TYPING_PAUSE_MS));
-form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+input.addEventListener("input", debounce(() => run(1), TYPING_PAUSE_MS));
+form.addEventListener("submit", (event) => { event.preventDefault(); run(1); });
