@@ -83,7 +83,7 @@ def test_search_results_come_twenty_at_a_time_with_more_on_request(page, client,
 
     source = make_source(channel="email")
     items = [
-        interaction(f"p-{n}", customer={"email": f"pat{n}@example.com", "name": f"Pat Quinn{n}"}) for n in range(25)
+        interaction(f"p-{n}", customer={"email": f"pat{n}@example.com", "name": f"Pat Quinn{n}"}) for n in range(21)
     ]
     assert post_generic(client, source, {"interactions": items}).status_code == 202
     run_jobs()
