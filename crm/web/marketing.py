@@ -59,7 +59,7 @@ def segment(segment_id: int):
         segment=found,
         members=members,
         rule_json=json.dumps(found.rule, indent=2),
-        export_url=segment_reads.export_url(found),
+        export=segment_reads.export_of(found, members.total),
     )
 
 

@@ -49,12 +49,24 @@ def members_page(segment: Segment, cursor: str | None, limit: int = MEMBERS_PAGE
     return MembersPage(items, membership.member_count(segment.id), next_cursor)
 
 
-def export_url(segment: Segment) -> str | None:
-    """The CSV export of the segments API, when it is there."""
-    try:
-        return url_for("api.export_members_csv", segment_id=segment.id)
-    except Exception:  # werkzeug BuildError: the export endpoint is not registered in this version
+@dataclass
+class Export:
+    """How the page offers the CSV: a streamed download, or (past the streaming limit) an export job."""
+
+    url: str
+    as_job: bool
+
+
+def export_of(segment: Segment, members: int) -> Export | None:
+    """None when the segments API has no export in this version."""
+    from flask import current_app
+
+    endpoints = current_app.view_functions
+    if "api.export_members_csv" not in endpoints or "api.start_export" not in endpoints:
         return None
+    if members > current_app.config.get("SEGMENT_EXPORT_STREAM_MAX", 10_000):
+        return Export(url_for("api.start_export", segment_id=segment.id), as_job=True)
+    return Export(url_for("api.export_members_csv", segment_id=segment.id), as_job=False)
 
 
 def builder_options(exclude: int | None = None) -> dict:

@@ -134,3 +134,26 @@ def test_a_saved_segment_opens_in_the_builder_as_its_rows_or_as_json(page, clien
     assert page.locator("#live-count").inner_text() == str(api_count(client, token, nested))
     editor.fill(json.dumps({"all": [EMAILED]}))
     shown_rule(page, {"all": [EMAILED]})
+
+
+def test_a_segment_past_the_streaming_limit_exports_by_a_job_with_its_progress(page, app, client, run_jobs):
+    shoppers(client, run_jobs)
+    marketer, token = make_user("marketer")
+    created = client.post("/api/v1/segments", json={"name": "Emailed", "rule": {"all": [EMAILED]}}, headers=auth(token))
+    run_jobs()
+    app.config["SEGMENT_EXPORT_STREAM_MAX"] = 2  # three members: past it
+    try:
+        log_in(page, marketer.email)
+        page.goto(f"/segments/{created.json['id']}")
+        page.get_by_role("button", name="Export CSV").click()
+        expect(page.get_by_text("Preparing the CSV")).to_be_visible()
+        run_jobs()  # full mode: the export job, on rq, while the page polls its progress
+        link = page.get_by_role("link", name="Download the CSV")
+        expect(link).to_be_visible(timeout=30_000)
+        expect(page.locator("#export-status")).to_contain_text("Ready: 3 members.")
+        with page.expect_download() as download:
+            link.click()
+        csv = open(download.value.path(), encoding="utf-8").read()
+        assert all(f"shopper{n}@example.com" in csv for n in (0, 1, 3))
+    finally:
+        app.config["SEGMENT_EXPORT_STREAM_MAX"] = 10_000
