@@ -129,7 +129,9 @@ class Generator:
     def _case(self, cid: int, opening: dict) -> dict:
         self.case_id += 1
         opened = opening["occurred_at"]
-        resolved = self.rng.random() < 0.75
+        # As in a working support team: old cases are nearly all resolved, recent ones often still open.
+        recent = (self.now - opened).days < 30
+        resolved = self.rng.random() < (0.6 if recent else 0.98)
         resolved_at = opened + timedelta(hours=self.rng.uniform(1, 96)) if resolved else None
         return {
             "id": self.case_id,

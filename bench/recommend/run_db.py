@@ -79,7 +79,7 @@ def raw_counts(db, skus: list[str], segment_ids: list[int], search: bool) -> flo
         from crm.personalization.recommend_es import query_body
         from crm.search.elastic import alias, client
 
-        client().search(index=alias("customer"), **query_body(skus[:15], segment_ids))
+        client().search(index=alias("customer"), **query_body(skus[:15]))
     else:
         from bench.agent_view.run import RAW_PAIRS, RAW_SEGMENT_TOP
 

@@ -2,8 +2,8 @@
 
 The brain (facts, journey, churn, actions...) is pure; this module turns one customer's rows into the
 frozen `CustomerFacts` it reads, in a handful of queries whatever the customer's history: the
-profile, effective attributes, the last 500 interactions newest first, cases, segment names and the
-action keys agents have closed. `load_many` does the same for a batch of customers (the rescore
+profile, effective attributes, the last 500 interactions newest first, cases (every open one and the
+latest 200 others), segment names and the action keys agents have closed. `load_many` does the same for a batch of customers (the rescore
 backfill) with one query per table, not one per customer.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from crm.experiments.assignment import treatments_for_many
 from crm.extensions import db
@@ -184,22 +184,46 @@ def _interactions(ids: list[int]) -> dict[int, list[InteractionFact]]:
     return out
 
 
+CASE_LIMIT = 200  # resolved cases kept per customer (open ones are always all kept)
+_CASE_COLUMNS = (
+    Case.customer_id,
+    Case.id,
+    Case.status,
+    Case.channel,
+    Case.subject,
+    Case.opened_at,
+    Case.first_response_at,
+    Case.resolved_at,
+    Case.reopen_count,
+    Case.last_inbound_at,
+    Case.resolution_seconds,
+)
+
+
 def _cases(ids: list[int]) -> dict[int, list[CaseFact]]:
+    """Every open case and the latest CASE_LIMIT others per customer, newest first, as plain rows."""
+    newest_first = (Case.opened_at.desc(), Case.id.desc())
+    rank = func.row_number().over(partition_by=Case.customer_id, order_by=newest_first).label("rank")
+    ranked = select(*_CASE_COLUMNS, rank).where(Case.customer_id.in_(ids)).subquery()
+    stmt = (
+        select(*[c for c in ranked.c if c.name != "rank"])
+        .where(or_(ranked.c.status == "open", ranked.c.rank <= CASE_LIMIT))
+        .order_by(ranked.c.customer_id, ranked.c.opened_at.desc(), ranked.c.id.desc())
+    )
     out: dict[int, list[CaseFact]] = defaultdict(list)
-    stmt = select(Case).where(Case.customer_id.in_(ids)).order_by(Case.opened_at.desc(), Case.id.desc())
-    for case in db.session.scalars(stmt):
-        out[case.customer_id].append(
+    for row in db.session.execute(stmt):
+        out[row.customer_id].append(
             CaseFact(
-                id=case.id,
-                status=case.status,
-                channel=case.channel,
-                subject=case.subject,
-                opened_at=case.opened_at,
-                first_response_at=case.first_response_at,
-                resolved_at=case.resolved_at,
-                reopen_count=case.reopen_count or 0,
-                last_inbound_at=case.last_inbound_at,
-                resolution_seconds=case.resolution_seconds,
+                id=row.id,
+                status=row.status,
+                channel=row.channel,
+                subject=row.subject,
+                opened_at=row.opened_at,
+                first_response_at=row.first_response_at,
+                resolved_at=row.resolved_at,
+                reopen_count=row.reopen_count or 0,
+                last_inbound_at=row.last_inbound_at,
+                resolution_seconds=row.resolution_seconds,
             )
         )
     return out
