@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -63,10 +64,22 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login is a phishing tool.
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+    # Only local paths: an open redirect after login is a phishing tool. Browsers read a backslash as a
+    # slash, so "/\\evil.example" would leave the site too.
+    if (
+        target
+        and urlsplit(target).netloc == ""
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("web.index")
+
+
+# Checked against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_NO_SUCH_USER = generate_password_hash("no-such-user")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,6 +90,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.query(User).filter_by(email=form.email.data.strip().lower()).one_or_none()
+        if user is None:
+            check_password_hash(_NO_SUCH_USER, form.password.data)
         if user is None or not user.active or not tokens.check_password(user, form.password.data):
             flash("Wrong email or password.", "error")
             return render_template("auth/login.html", form=form), 401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import make_user
 from tests.web.scenes import ann_on_four_channels
 
@@ -44,10 +46,19 @@ def test_an_unknown_address_gets_the_not_found_page_and_the_api_a_problem(client
     assert api.status_code == 404 and api.mimetype == "application/problem+json"
 
 
-def test_login_never_redirects_to_another_site(client):
+@pytest.mark.parametrize("target", ["//evil.example/steal", "/\\evil.example", "https://evil.example/"])
+def test_login_never_redirects_to_another_site(client, target):
     user, _ = make_user("agent")
-    response = client.post("/login?next=//evil.example/steal", data={"email": user.email, "password": "password123"})
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": user.email, "password": "password123"}
+    )
     assert response.headers["Location"] == "/"
+
+
+def test_login_goes_back_to_the_page_that_asked_for_it(client):
+    user, _ = make_user("agent")
+    response = client.post("/login?next=/search%3Fq%3Dann", data={"email": user.email, "password": "password123"})
+    assert response.headers["Location"] == "/search?q=ann"
 
 
 def test_the_dashboard_says_which_filter_was_wrong(client):
