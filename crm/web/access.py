@@ -90,7 +90,7 @@ def back(default: str = "web.index", **values) -> str:
     parts = urlsplit(target)
     if parts.netloc and parts.netloc != request.host:
         return url_for(default, **values)
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
+    if not parts.path.startswith("/") or parts.path.startswith("//") or "\\" in target:
         return url_for(default, **values)
     return parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
