@@ -200,6 +200,11 @@ def main() -> None:
     parser.add_argument("--outbox-customers", type=int, default=10_000)
     parser.add_argument("--outbox-interactions", type=int, default=40_000)
     parser.add_argument("--steps", default="rebuild,indexing,search", help="comma-separated, in this order")
+    parser.add_argument(
+        "--indexing-without-segment-fields",
+        action="store_true",
+        help="also measure indexing with the segments package's fields left out of customer documents",
+    )
     args = parser.parse_args()
     steps = set(args.steps.split(","))
     dsn = server_url().rsplit("/", 1)[0] + f"/{args.database}"
@@ -221,6 +226,15 @@ def main() -> None:
         if "indexing" in steps:
             n_c, n_i = args.outbox_customers, args.outbox_interactions
             figures["indexing"] = indexing_figures(customers, interactions, n_c, n_i)
+            if args.indexing_without_segment_fields:
+                from crm.search import mappings
+
+                real = mappings.segment_extension
+                mappings.segment_extension = lambda: ({}, None)
+                try:
+                    figures["indexing without segment_fields"] = indexing_figures(customers, interactions, n_c, n_i)
+                finally:
+                    mappings.segment_extension = real
         if "search" in steps:
             figures["search"] = search_figures(customers, args.queries, args.warmup)
     print(json.dumps(figures, indent=2))

@@ -83,3 +83,10 @@ def test_with_elasticsearch_unreachable_the_answer_comes_from_the_database(app, 
     assert body["backend"] == "sql"
     assert body["notes"] == ["Elasticsearch is unavailable: answered from the database"]
     assert body["items"][0]["customer"]["display_name"] == "Fay Wray"
+
+
+@pytest.mark.parametrize("q", ["!!!", "#", "@", "%_%", "a"])
+def test_punctuation_or_a_single_letter_before_anything_is_indexed_gives_an_empty_answer(client, agent, q):
+    response = client.get("/api/v1/search", query_string={"q": q}, headers=agent)
+    assert response.status_code == 200, response.json
+    assert response.json["items"] == [] and response.json["next_page"] is None
