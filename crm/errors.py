@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,15 @@ def register_error_handlers(app: Flask) -> None:
     def _validation(exc: ValidationError):
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return problem(422, "Invalid input", "the request did not pass validation; see errors", messages)
+
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: DataError):
+        # A value the database cannot hold (an id past its integer range, ...): the request's fault, never a 500.
+        from crm.extensions import db
+
+        db.session.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "a value the database cannot store"
+        return problem(422, "Invalid input", f"a value in the request is out of range: {reason}")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
