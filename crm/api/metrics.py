@@ -33,7 +33,9 @@ class MetricsQuery(Schema):
     )
     period = fields.String(load_default="week", validate=validate.OneOf(metrics_db.PERIODS))
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNEL_NAMES))
-    segment = fields.Integer(load_default=None, metadata={"description": "a segment id: only its members"})
+    segment = fields.Integer(
+        load_default=None, validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "a segment id"}
+    )
     churn_window_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=730))
 
     @validates_schema

@@ -13,6 +13,7 @@ from crm.api import bp
 from crm.api.customers import CustomerProfileOut, customer_body, get_customer, interaction_body
 from crm.api.schemas import TimelineOut
 from crm.api.spec import operation
+from crm.errors import NotFound
 from crm.personalization import agent_view
 from crm.personalization.feedback import record_feedback
 from crm.profiles.timeline import timeline
@@ -171,7 +172,7 @@ def customer_agent_view(customer_id: int, args):
     """The profile, the first timeline page, the context (summary, journey, sentiment, topics, habits, churn,
     value), next best actions and recommendations, each with its reason. Cached per customer version: a new
     interaction or a closed action gives a new version and a fresh view. `X-Cache` says hit or miss."""
-    customer = get_customer(customer_id)
+    customer = _customer(customer_id)
     variant = f"t{args['timeline_limit']}"
     body = agent_view.cached(customer, variant)
     if body is not None:
@@ -183,6 +184,13 @@ def customer_agent_view(customer_id: int, args):
     body = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
     agent_view.remember(customer, body, variant)
     return _json(body, "miss")
+
+
+def _customer(customer_id: int):
+    # An id past 64 bits names nobody (and SQLite cannot even bind it): a 404, not a driver error.
+    if not 0 < customer_id < 2**63:
+        raise NotFound(f"no customer {customer_id}")
+    return get_customer(customer_id)
 
 
 def _json(body: bytes, cache: str) -> Response:

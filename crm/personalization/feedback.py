@@ -56,7 +56,7 @@ def record_feedback(
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidPayload(f"note is longer than {MAX_NOTE} characters", errors={"note": ["too long"]})
     lock_customer(customer_id)
-    customer = db.session.get(Customer, customer_id)
+    customer = db.session.get(Customer, customer_id) if 0 < customer_id < 2**63 else None
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     existing = _existing(customer_id, key)

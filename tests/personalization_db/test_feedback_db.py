@@ -116,3 +116,11 @@ def test_only_roles_that_act_on_customers_may_close_actions(app, client):
     response = _post(client, marketer, ann, key, "done")
     assert response.status_code == 403 and "needs actions" in response.json["detail"]
     assert _post(client, "crm_no", ann, key, "done").status_code == 401
+
+
+def test_ids_past_64_bits_name_nobody(app, client, agent):
+    huge = 32589158477190044730
+    assert client.get(f"/api/v1/customers/{huge}/agent-view", headers=auth(agent)).status_code == 404
+    assert _post(client, agent, huge, "offer:sku:X", "done").status_code == 404
+    metrics = client.get("/api/v1/metrics", headers=auth(agent), query_string={"segment": huge})
+    assert metrics.status_code == 422 and "segment" in metrics.json["errors"]
