@@ -149,6 +149,18 @@ def _swap(es: Elasticsearch, new: dict[str, str]) -> list[str]:
     return old
 
 
+def _abandon(es: Elasticsearch, new: dict[str, str]) -> None:
+    """After a failure before the swap: drop the half-built indices (and their rebuild alias with them)."""
+    try:
+        db.session.rollback()
+    except Exception:  # the database may be what failed; the indices must go all the same
+        log.warning("rebuild: the database session could not be rolled back", exc_info=True)
+    try:
+        es.indices.delete(index=",".join(new.values()), ignore_unavailable=True)
+    except elastic.ES_ERRORS as exc:
+        log.warning("rebuild: could not delete %s (%s); the next rebuild needs --force", ", ".join(new.values()), exc)
+
+
 def rebuild(
     *,
     batch: int = 1000,
@@ -174,8 +186,7 @@ def rebuild(
             on_phase("swap")
         old = _swap(es, new)
     except BaseException:
-        db.session.rollback()
-        es.indices.delete(index=",".join(new.values()), ignore_unavailable=True)
+        _abandon(es, new)
         raise
     time.sleep(grace_s)  # searches that resolved the old indices just before the swap finish first
     if old:
