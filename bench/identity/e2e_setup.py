@@ -54,9 +54,24 @@ def bench_database(sqlite: bool = False):
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop(admin, name)
+
+
+def _drop(admin, name: str) -> None:
+    """Drop the run's database, waiting out a server restart (others' fault tests share the server)."""
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    for _ in range(30):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            break
+        except OperationalError:
+            time.sleep(2)
+    admin.dispose()
 
 
 def make_app(database_url: str):
