@@ -58,18 +58,16 @@ def load_observations(experiment: Experiment, now: datetime | None = None) -> li
                 _interactions(Interaction.customer_id.in_(batch) & (Interaction.occurred_at > since), until)
             )
             cases.update(_cases(Case.customer_id.in_(batch) & (Case.opened_at > since), until))
+    # PostgreSQL applied each window in the semi-join; elsewhere, and for the people a merge moved, here.
+    exact = db.engine.dialect.name == "postgresql"
     out = []
     for cid, (variant, assigned_at) in people.items():
-        end = assigned_at + window
-        out.append(
-            Observation(
-                customer_id=cid,
-                variant=variant,
-                assigned_at=assigned_at,
-                interactions=tuple(i for i in interactions.get(cid, ()) if assigned_at < i.occurred_at <= end),
-                cases=tuple(c for c in cases.get(cid, ()) if assigned_at < c.opened_at <= end),
-            )
-        )
+        mine, theirs = interactions.get(cid, ()), cases.get(cid, ())
+        if not exact or cid in moved:
+            end = assigned_at + window
+            mine = [i for i in mine if assigned_at < i.occurred_at <= end]
+            theirs = [c for c in theirs if assigned_at < c.opened_at <= end]
+        out.append(Observation(cid, variant, assigned_at, tuple(mine), tuple(theirs)))
     return out
 
 
@@ -121,9 +119,32 @@ _RELEVANT = or_(
 )
 
 
+# The channel details metrics read, each as text: decoding every row's whole JSON (a purchase's items,
+# a chat's messages) would cost more than all the rest of the row.
+DETAILS = ("total", "currency", "refund", "kind", "score", "outcome")
+_TRUE = ("true", "1")
+
+
+def _details(values: tuple, items) -> dict:
+    data = {key: value for key, value in zip(DETAILS, values, strict=True) if value is not None}
+    if "refund" in data:
+        data["refund"] = str(data["refund"]).lower() in _TRUE
+    if "score" in data:
+        try:
+            data["score"] = float(data["score"])
+        except ValueError:
+            del data["score"]  # not a number: no answer to count
+    if items is not None:
+        data["items"] = items  # only for a purchase without a total: its amount comes from them
+    return data
+
+
 def _interactions(where, until: datetime, skip: set[int] = frozenset()) -> dict[int, list[InteractionFact]]:
-    # Channel details are read for purchases (totals, refunds), surveys (scores) and calls (outcome) only.
-    details = case((Interaction.type.in_(("purchase", "survey", "call")), Interaction.data), else_=None)
+    details = [Interaction.data[key].as_string().label(f"d_{key}") for key in DETAILS]
+    items = case(
+        ((Interaction.type == "purchase") & Interaction.data["total"].as_string().is_(None), Interaction.data["items"]),
+        else_=None,
+    )
     stmt = select(
         Interaction.customer_id,
         Interaction.id,
@@ -133,21 +154,24 @@ def _interactions(where, until: datetime, skip: set[int] = frozenset()) -> dict[
         # The plain column type: aware datetimes compare whatever their zone, and UTCDateTime's
         # conversion of every value costs more than the rest of the row (SQLite's naive ones get UTC below).
         type_coerce(Interaction.occurred_at, DateTime(timezone=True)).label("occurred_at"),
-        details.label("data"),
+        *details,
+        items.label("d_items"),
     ).where(where, _RELEVANT, Interaction.occurred_at <= until)
     out: dict[int, list[InteractionFact]] = defaultdict(list)
     # Core, not the ORM: plain rows, none of the per-row ORM loading this many rows would pay for.
-    for row in db.session.connection().execute(stmt.execution_options(yield_per=5000)):
-        if row.customer_id in skip:
+    for customer_id, iid, channel, kind, direction, at, *values, items in db.session.connection().execute(
+        stmt.execution_options(yield_per=5000)
+    ):
+        if customer_id in skip:
             continue
-        out[row.customer_id].append(
+        out[customer_id].append(
             InteractionFact(
-                id=row.id,
-                channel=row.channel,
-                type=row.type,
-                direction=row.direction,
-                occurred_at=row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC),
-                data=row.data if isinstance(row.data, dict) else {},
+                id=iid,
+                channel=channel,
+                type=kind,
+                direction=direction,
+                occurred_at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                data=_details(values, items) if any(v is not None for v in values) or items is not None else {},
             )
         )
     return out
