@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_PREFIX = "crmbench-agentview"
+BENCH_PREFIX = "p7bench-agentview"  # not crm*: other runs clean up crm* indices
 BENCH_QUEUE = "crm-bench-agentview"
 
 
