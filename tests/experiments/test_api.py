@@ -215,3 +215,34 @@ def test_the_openapi_document_describes_the_experiments_api(app, client):
     for path in ("/experiments/{experiment_id}/start", "/experiments/{experiment_id}/stop"):
         assert "post" in paths[path]
     assert "Permission: `experiments`" in paths["/experiments/{experiment_id}/results"]["get"]["description"]
+
+
+def test_spend_and_surveys_are_read_from_the_stored_channel_details(app, client, marketer):
+    source = make_source(channel="store")
+    segment = records.static_segment()
+    records.add_members(segment, records.customers(2))
+    exp = records.experiment(segment, start=True, primary_metric="spend", guardrail_metrics=["nps", "churn"])
+    assign_members(exp.id)
+    records.backdate(exp.id, days=20)
+    rows = []
+    for cid, a in records.assignments(exp.id).items():
+        at = a.assigned_at
+        rows += [
+            {"customer_id": cid, "channel": "store", "type": "purchase", "occurred_at": at + timedelta(days=1),
+             "data": {"total": "50.00", "currency": "USD", "items": [{"sku": "A", "unit_price": "50.00"}]}},
+            # No total: the amount comes from the items (2 x 15.00).
+            {"customer_id": cid, "channel": "store", "type": "purchase", "occurred_at": at + timedelta(days=2),
+             "data": {"items": [{"sku": "B", "quantity": 2, "unit_price": "15.00"}]}},
+            {"customer_id": cid, "channel": "store", "type": "purchase", "occurred_at": at + timedelta(days=3),
+             "data": {"total": "-20.00", "refund": True}},
+            {"customer_id": cid, "channel": "store", "type": "purchase", "occurred_at": at + timedelta(days=3),
+             "data": {"total": "999.00", "currency": "EUR"}},
+            {"customer_id": cid, "channel": "email", "type": "survey", "occurred_at": at + timedelta(days=4),
+             "data": {"kind": "nps", "score": 10, "comment": "great"}},
+        ]  # fmt: skip
+    records.history(source, rows)
+    body = client.get(f"/api/v1/experiments/{exp.id}/results", headers=marketer).json
+    spend, nps, churn = body["metrics"]
+    assert {f["value"] for f in spend["variants"] if f["n"]} == {60.0}
+    assert {f["value"] for f in nps["variants"] if f["n"]} == {100.0}
+    assert {f["value"] for f in churn["variants"] if f["n"]} == {0.0}
