@@ -35,15 +35,7 @@ def load_observations(experiment: Experiment, now: datetime | None = None) -> li
     ).all()
     if not rows:
         return []
-    live = _survivors(experiment.id)
-    people: dict[int, tuple[str, datetime]] = {}
-    own: dict[int, datetime] = {}
-    for customer_id, variant, assigned_at in rows:
-        people.setdefault(live.get(customer_id, customer_id), (variant, assigned_at))
-        own[customer_id] = assigned_at
-    # Most people are one customer with their own assignment: their rows come through a join on the
-    # assignments. The few a merge touched are read by id, from the time of the assignment that stands.
-    moved = {cid for cid, (_, at) in people.items() if own.get(cid) != at}
+    people, moved = _people(rows, _survivors(experiment.id))
     window = timedelta(days=experiment.window_days)
     until = min(max(at for _, at in people.values()) + window, now)
     joined = _joined(Interaction.customer_id, Interaction.occurred_at, experiment.id, window)
@@ -69,6 +61,18 @@ def load_observations(experiment: Experiment, now: datetime | None = None) -> li
             theirs = [c for c in theirs if assigned_at < c.opened_at <= end]
         out.append(Observation(cid, variant, assigned_at, tuple(mine), tuple(theirs)))
     return out
+
+
+def _people(rows, live: dict[int, int]) -> tuple[dict[int, tuple[str, datetime]], set[int]]:
+    """live customer id -> (variant, assigned at) of the assignment that stands for them, and the ids
+    whose rows must be read by id: most people are one customer with their own assignment, read through
+    a join on the assignments; the few a merge touched are read from the time of the one that stands."""
+    people: dict[int, tuple[str, datetime]] = {}
+    own: dict[int, datetime] = {}
+    for customer_id, variant, assigned_at in rows:  # earliest first
+        people.setdefault(live.get(customer_id, customer_id), (variant, assigned_at))
+        own[customer_id] = assigned_at
+    return people, {cid for cid, (_, at) in people.items() if own.get(cid) != at}
 
 
 def _survivors(experiment_id: int) -> dict[int, int]:
