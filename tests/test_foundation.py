@@ -74,7 +74,7 @@ def test_a_processed_customer_is_indexed_in_and_found_in_elasticsearch(app, clie
     run_jobs()
     customer_id = db.session.scalar(select(Interaction.customer_id))
     es().indices.refresh(index=alias("customer"))
-    found = es().search(index=alias("customer"), query={"match": {"name": "quill"}})
+    found = es().search(index=alias("customer"), query={"match": {"names": "quill"}})
     assert [hit["_id"] for hit in found["hits"]["hits"]] == [str(customer_id)]
 
 
