@@ -11,6 +11,7 @@ its own, starts gunicorn (and, for the worker phases, `flask worker`) on them, a
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from datetime import date
@@ -41,8 +42,13 @@ def worker_phases(stack: Stack, args) -> list[load.Phase]:
         before, started = processed(stack), time.perf_counter()
         phase = webhook_phase(stack, f"{kind}+worker", count, size, args.concurrency)
         done = processed(stack) - before
-        phase.note = f"worker processed {done} meanwhile ({done / (time.perf_counter() - started):.0f}/s)"
+        phase.note = f"worker processed {done} meanwhile ({done / (time.perf_counter() - started):.1f}/s)"
         phases.append(phase)
+    # Then the worker alone on the backlog, no requests arriving: its own rate on this machine.
+    before, started = processed(stack), time.perf_counter()
+    time.sleep(args.drain_s)
+    done = processed(stack) - before
+    phases[-1].note += f"; then alone for {args.drain_s} s: {done} ({done / (time.perf_counter() - started):.1f}/s)"
     stop(worker)
     stack.processes.remove(worker)
     return phases
@@ -60,7 +66,8 @@ def raw_phases(stack: Stack, args) -> list[load.Phase]:
 def report(phases: list[load.Phase], args) -> None:
     print(
         f"\n{date.today()}, {platform.machine()} {args.cores} cores, gunicorn -w {args.workers}, "
-        f"{args.concurrency} client threads; single: {args.single} requests, batch: {args.batches} x {args.batch_size}\n"
+        f"{args.concurrency} client threads; single: {args.single} requests, batch: {args.batches} x {args.batch_size}; "
+        f"load average {args.load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the machine is shared)\n"
     )
     print("| phase | requests | interactions | s | interactions/s | p50 ms | p95 ms | p99 ms | answers | note |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
@@ -86,7 +93,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--cores", type=int, default=2, help="for the report: the machine's cores")
+    parser.add_argument("--drain-s", type=int, default=60, help="seconds the worker runs alone after the load")
     args = parser.parse_args()
+    args.load_before = os.getloadavg()[0]
     with bench_stack() as stack:
         start_gunicorn(stack, args.workers)
         webhook_phase(stack, "warm-up", 50, 1, args.concurrency)
