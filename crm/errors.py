@@ -10,7 +10,7 @@ import logging
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,21 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         reason = str(exc.orig).splitlines()[0] if exc.orig else "a value the database cannot store"
         return problem(422, "Invalid input", f"a value in the request is out of range: {reason}")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: Exception):
+        # The database restarting or out of reach: nothing was stored, and the same request will do once it is back.
+        from crm.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:
+            pass
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0])
+        response = problem(503, "Database unavailable", "the database is not answering; nothing was stored, retry")
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -61,7 +61,8 @@ def database_url(tmp_path_factory) -> str:
         return
     server = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
     name = f"crm_test_{RUN_ID}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    # pre_ping: the fault tests restart PostgreSQL, and the drop at the end must not use a dead connection.
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield server.set(database=name).render_as_string(hide_password=False)

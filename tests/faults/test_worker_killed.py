@@ -1,0 +1,37 @@
+"""A worker SIGKILLed in the middle of a batch of many people: the rows it had not committed are swept and
+processed by the next worker, none twice, and the index ends equal to the database (no customer
+missing, none stale). tests/profiles/test_identity_workers.py checks one person's counts after the same."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.profiles.models import Customer
+from tests.conftest import wait_for
+from tests.factories import interaction, make_source, post_generic
+from tests.faults.ingest import assert_nothing_lost_and_index_clean, count, processed
+
+pytestmark = pytest.mark.services
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_killed_mid_batch_leaves_nothing_unprocessed_and_the_index_clean(app, client, worker_process):
+    source = make_source(channel="store")
+    people = 300
+    items = [
+        interaction(f"fault-{n}", type_="purchase", customer={"email": f"fault{n}@example.com"},
+                    data={"total": "9.50", "currency": "USD"})
+        for n in range(people)
+    ]  # fmt: skip
+    for start in range(0, people, 100):  # three batches, three jobs
+        response = post_generic(client, source, {"interactions": items[start : start + 100]})
+        assert response.status_code == 202
+    first = worker_process()
+    wait_for(lambda: processed() >= 30, 90, message="the worker to be part-way through the batches")
+    first.kill(9)
+    assert processed() < people, "the worker must be killed mid-way"
+    worker_process()  # its sweep re-enqueues what the killed job left unprocessed
+
+    assert_nothing_lost_and_index_clean(app, people)
+    assert count(select(func.count()).select_from(Customer).where(Customer.status == "active")) == people
