@@ -34,7 +34,7 @@ from bench.data.services import (
     services_env,
 )
 
-VERSION = "1"  # bump when the generator or the rows change: a loaded database of another version is reloaded
+VERSION = "2"  # bump when the generator or the rows change: a loaded database of another version is reloaded
 CHUNK = 2000  # customers generated and copied at a time
 SEGMENTS = ("VIP", "Newsletter", "Outdoor", "Runners", "Campers", "North", "South", "Lapsed")
 BENCH_SECRET = "bench-secret-0123456789abcdef"
@@ -53,8 +53,8 @@ class Dataset:
 
     @property
     def prefix(self) -> str:
-        """The index prefix of this data set (aliases <prefix>-customers-read ...)."""
-        return f"crmbench-{self.customers}-{self.interactions}-s{self.seed}"
+        """The index prefix of this data set (aliases <prefix>-customers-read ...); not crm*, which test runs clean up."""
+        return f"benchdata-{self.customers}-{self.interactions}-s{self.seed}"
 
     @property
     def url(self) -> str:
