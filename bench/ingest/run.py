@@ -60,6 +60,8 @@ def raw_phases(stack: Stack, args) -> list[load.Phase]:
     for kind, count, size in (("single", args.single, 1), ("batch", args.batches, args.batch_size)):
         prepared = raw.prepare(stack.sources, payloads.batches(f"raw-{kind}", count, size))
         phases.append(raw.drive(f"raw INSERT, {kind}", stack.libpq_url, prepared, args.concurrency, outbox))
+    prepared = raw.prepare(stack.sources, payloads.batches("raw-light", args.light, 1))
+    phases.append(raw.drive("raw INSERT, single, 1 client", stack.libpq_url, prepared, 1, outbox))
     return phases
 
 
@@ -78,7 +80,7 @@ def report(phases: list[load.Phase], args) -> None:
             f"{p.percentile(50):.1f} | {p.percentile(95):.1f} | {p.percentile(99):.1f} | {answers} | {p.note} |"
         )
     by_name = {p.name: p for p in phases}
-    for kind in ("single", "batch"):
+    for kind in ("single", "batch", "single, 1 client"):
         app, base = by_name[kind], by_name[f"raw INSERT, {kind}"]
         print(f"\n{kind}: webhook / raw INSERT throughput = {app.per_second / base.per_second:.2f}", end="")
         print(f" (p50 {app.percentile(50) / base.percentile(50):.1f}x the raw latency)", end="")
@@ -90,6 +92,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=3000, help="requests of one interaction per phase")
     parser.add_argument("--batches", type=int, default=200, help="batch requests per phase")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--light", type=int, default=300, help="requests from one client, for the unqueued latency")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--cores", type=int, default=2, help="for the report: the machine's cores")
@@ -102,6 +105,8 @@ def main() -> None:
         phases = [
             webhook_phase(stack, "single", args.single, 1, args.concurrency),
             webhook_phase(stack, "batch", args.batches, args.batch_size, args.concurrency),
+            # One client: the latency of a request on its own, without waiting behind others.
+            webhook_phase(stack, "single, 1 client", args.light, 1, 1),
         ]
         phases += worker_phases(stack, args)
         phases += raw_phases(stack, args)
