@@ -17,30 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
+from bench.data.services import database_url, libpq, recreate_database, services_env
 from bench.segments.generate import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHOR = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 DATABASE, PREFIX = "crm_bench_segments", "crmbench-seg"
 SOURCES = {"email": "bench-email", "chat": "bench-chat", "phone": "bench-phone", "store": "bench-store"}
-
-
-def services_env() -> None:
-    env = ROOT / ".services" / "env"
-    if env.exists():
-        for line in env.read_text().splitlines():
-            if line.startswith("export ") and "=" in line:
-                key, _, value = line[len("export ") :].partition("=")
-                os.environ.setdefault(key, value)
-
-
-def database_url(name: str) -> str:
-    return (
-        make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
-    )
 
 
 def bench_app(name: str, prefix: str):
@@ -58,17 +43,6 @@ def bench_app(name: str, prefix: str):
             "SECRET_KEY": "bench",
         }
     )
-
-
-def recreate_database(name: str) -> None:
-    server = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _dsn(name: str) -> str:
-    return make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql", database=name).render_as_string(False)
 
 
 def _copy(conn, table: str, columns: str, rows, total: int) -> None:
@@ -110,7 +84,7 @@ def _interaction_rows(interactions, anchor):
 
 
 def copy_rows(name: str, rows, anchor: datetime) -> None:
-    with psycopg.connect(_dsn(name)) as conn:
+    with psycopg.connect(libpq(database_url(name))) as conn:
         _copy(
             conn,
             "customers",
