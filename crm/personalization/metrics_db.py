@@ -1,7 +1,8 @@
 """CX metrics for the dashboard, computed in SQL over the raw rows, overall and per channel, segment and
 period, each with the counts behind it.
 
-Definitions (the same as the pure crm/personalization/metrics.py, which the case metrics reuse):
+Definitions (the same as the pure crm/personalization/metrics.py; the case metrics are in
+case_metrics_db.py, the range, filters and buckets in metrics_scope.py):
 
     NPS, CSAT, CES       survey interactions that occurred in the range (their channel, their customer's
                          segments, the bucket they occurred in)
@@ -21,19 +22,18 @@ Segments are current memberships. A range is [since, until) in UTC; periods are 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, case, exists, func, literal, literal_column, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
-from crm.personalization import metrics
-from crm.personalization.facts import CaseFact
+from crm.personalization.case_metrics_db import case_figures, case_metrics
+from crm.personalization.metrics_scope import MAX_BUCKETS, PERIODS, Scope, buckets, day_start, norm_key, scoped
 from crm.personalization.value import money
-from crm.profiles.models import Case, Customer, Interaction
-from crm.segments.models import Segment, SegmentMember
+from crm.profiles.models import Customer, Interaction
+from crm.segments.models import Segment
 
 METRICS = (
     "nps",
@@ -46,90 +46,6 @@ METRICS = (
     "reopen_rate",
 )
 GROUPINGS = ("channel", "segment", "period")
-PERIODS = ("day", "week", "month")
-MAX_BUCKETS = 400
-
-
-@dataclass(frozen=True)
-class Scope:
-    since: datetime
-    until: datetime
-    channel: str | None = None
-    segment_id: int | None = None
-    period: str = "week"
-    churn_window_days: int = 90
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def bucket_floor(day: date, period: str) -> date:
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day
-
-
-def next_bucket(start: date, period: str) -> date:
-    if period == "week":
-        return start + timedelta(days=7)
-    if period == "month":
-        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return start + timedelta(days=1)
-
-
-def buckets(scope: Scope) -> list[tuple[date, datetime, datetime]]:
-    """(bucket key, start, end) for every bucket the range touches, clipped to the range."""
-    out = []
-    start = bucket_floor(scope.since.date(), scope.period)
-    while day_start(start) < scope.until:
-        end = next_bucket(start, scope.period)
-        out.append((start, max(day_start(start), scope.since), min(day_start(end), scope.until)))
-        start = end
-    return out
-
-
-def _bucket_expr(column, period: str):
-    """The bucket's first day, as a date-like value, in SQL."""
-    if db.engine.dialect.name == "postgresql":
-        return func.date_trunc(literal_column(f"'{period}'"), func.timezone(literal_column("'UTC'"), column))
-    if period == "month":
-        return func.strftime(literal_column("'%Y-%m-01'"), column)
-    if period == "week":
-        back = (func.cast(func.strftime(literal_column("'%w'"), column), Integer) + 6) % 7
-        return func.date(column, func.printf(literal_column("'-%d days'"), back))
-    return func.date(column)
-
-
-def _as_date(value) -> date:
-    return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
-
-
-def _scoped(stmt, scope: Scope, *, customer_col, channel_col, time_col, by: str | None):
-    """Add the range and filters to a statement, and the group key column (labelled "key")."""
-    stmt = stmt.where(time_col >= scope.since, time_col < scope.until, customer_col.is_not(None))
-    if scope.channel:
-        stmt = stmt.where(channel_col == scope.channel)
-    if scope.segment_id is not None:
-        members = select(SegmentMember.customer_id).where(SegmentMember.segment_id == scope.segment_id)
-        stmt = stmt.where(customer_col.in_(members))
-    if by == "channel":
-        key = channel_col
-    elif by == "segment":
-        member = aliased(SegmentMember)
-        stmt = stmt.join(member, member.customer_id == customer_col)
-        key = member.segment_id
-    elif by == "period":
-        key = _bucket_expr(time_col, scope.period)
-    else:
-        key = literal(None)
-    return stmt.add_columns(key.label("key")), key
-
-
-def _norm_key(by: str | None, key):
-    return _as_date(key) if by == "period" and key is not None else key
 
 
 def survey_metrics(scope: Scope, by: str | None = None) -> dict[object, dict]:
@@ -148,7 +64,7 @@ def survey_metrics(scope: Scope, by: str | None = None) -> dict[object, dict]:
         count_if(score >= 4).label("high4"),
         func.sum(score).label("total"),
     ).where(Interaction.type == "survey", score.is_not(None))
-    stmt, key = _scoped(
+    stmt, key = scoped(
         stmt,
         scope,
         customer_col=Interaction.customer_id,
@@ -161,7 +77,7 @@ def survey_metrics(scope: Scope, by: str | None = None) -> dict[object, dict]:
         lambda: {"nps": nps_figure(0, 0, 0), "csat": csat_figure(0, 0), "ces": ces_figure(0, 0.0)}
     )
     for row in db.session.execute(stmt):
-        entry = out[_norm_key(by, row.key)]
+        entry = out[norm_key(by, row.key)]
         if row.kind == "nps":
             entry["nps"] = nps_figure(row.responses, row.high9 or 0, row.low6 or 0)
         elif row.kind == "csat":
@@ -194,7 +110,7 @@ def ces_figure(responses: int, total: float) -> dict:
 def _active(scope: Scope, by: str | None):
     """SELECT DISTINCT customer_id, key of customers with an interaction in the scope."""
     stmt = select(Interaction.customer_id.label("customer_id"))
-    stmt, _ = _scoped(
+    stmt, _ = scoped(
         stmt,
         scope,
         customer_col=Interaction.customer_id,
@@ -215,7 +131,7 @@ def average_cltv(scope: Scope, by: str | None, currency: str) -> dict[object, di
     out = {}
     for row in db.session.execute(stmt):
         total = Decimal(str(row.total or 0))
-        out[_norm_key(by, row.key)] = {
+        out[norm_key(by, row.key)] = {
             "average_cltv": cltv_figure(row.customers, total, currency),
         }
     return out
@@ -249,7 +165,7 @@ def _churn_query(scope: Scope, by: str | None, now: datetime) -> dict[object, di
         active.c.key, func.count().label("active"), func.sum(case((came_back, 1), else_=0)).label("retained")
     ).group_by(active.c.key)
     return {
-        _norm_key(by, row.key): churn_figure(row.active, row.retained or 0, scope, now)
+        norm_key(by, row.key): churn_figure(row.active, row.retained or 0, scope, now)
         for row in db.session.execute(stmt)
     }
 
@@ -265,48 +181,6 @@ def churn_figure(active: int, retained: int, scope: Scope, now: datetime) -> dic
         "window_days": scope.churn_window_days,
         "window_end": window_end,
         "complete": window_end <= now,
-    }
-
-
-def case_metrics(scope: Scope, by: str | None) -> dict[object, dict]:
-    """key -> {first_response_time, time_to_resolution, reopen_rate}: the rows in SQL, the figures pure."""
-    stmt = select(
-        Case.id,
-        Case.status,
-        Case.channel,
-        Case.opened_at,
-        Case.first_response_at,
-        Case.resolved_at,
-        Case.reopen_count,
-        Case.resolution_seconds,
-    )
-    stmt, _ = _scoped(
-        stmt, scope, customer_col=Case.customer_id, channel_col=Case.channel, time_col=Case.opened_at, by=by
-    )
-    groups: dict[object, list[CaseFact]] = defaultdict(list)
-    for row in db.session.execute(stmt):
-        groups[_norm_key(by, row.key)].append(
-            CaseFact(
-                id=row.id,
-                status=row.status,
-                channel=row.channel,
-                subject=None,
-                opened_at=row.opened_at,
-                first_response_at=row.first_response_at,
-                resolved_at=row.resolved_at,
-                reopen_count=row.reopen_count or 0,
-                resolution_seconds=row.resolution_seconds,
-            )
-        )
-    return {key: case_figures(cases) for key, cases in groups.items()}
-
-
-def case_figures(cases: list[CaseFact]) -> dict:
-    reopen = metrics.reopen_rate(cases)
-    return {
-        "first_response_time": metrics.first_response_time(cases),
-        "time_to_resolution": metrics.time_to_resolution(cases),
-        "reopen_rate": {"value": reopen["reopen_rate"], "resolved": reopen["resolved"], "reopened": reopen["reopened"]},
     }
 
 
@@ -361,4 +235,15 @@ def segment_names(ids) -> dict[int, str]:
     return dict(db.session.execute(select(Segment.id, Segment.name).where(Segment.id.in_(ids))).all())
 
 
-__all__ = ["METRICS", "GROUPINGS", "PERIODS", "MAX_BUCKETS", "Scope", "buckets", "cx_metrics", "segment_names"]
+__all__ = [
+    "GROUPINGS",
+    "MAX_BUCKETS",
+    "METRICS",
+    "PERIODS",
+    "Scope",
+    "buckets",
+    "case_metrics",
+    "cx_metrics",
+    "day_start",
+    "segment_names",
+]

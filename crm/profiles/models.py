@@ -119,6 +119,7 @@ class Interaction(db.Model):
         Index("ix_interactions_customer_time", "customer_id", "occurred_at"),
         Index("ix_interactions_unprocessed", "processed_at", "received_at"),
         Index("ix_interactions_occurred", "occurred_at"),
+        Index("ix_interactions_type_occurred", "type", "occurred_at"),  # CX metrics: surveys of a range
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -167,7 +168,10 @@ class InteractionPayload(db.Model):
 
 class Case(db.Model):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_customer_thread", "customer_id", "thread_key"),)
+    __table_args__ = (
+        Index("ix_cases_customer_thread", "customer_id", "thread_key"),
+        Index("ix_cases_opened_at", "opened_at"),  # CX metrics: cases opened in a range
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
