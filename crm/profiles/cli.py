@@ -42,6 +42,7 @@ def suggest_command(threshold: float | None) -> None:
         f"{stats['opened']} suggestions opened, {stats['refreshed']} refreshed, {stats['dropped']} dropped; "
         f"{stats['open']} open in all"
     )
+    click.echo("seconds: " + ", ".join(f"{k} {v}" for k, v in stats["seconds"].items()))
 
 
 @merges_cli.command("list")
