@@ -6,6 +6,7 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from crm.api.spec import OPERATIONS
 
@@ -33,6 +34,13 @@ ERROR_TEXT = {
 }
 
 
+def _decimal_as_string(self, field, **kwargs) -> dict:
+    """Decimals sent and answered as strings ("12.50") are strings in the document, not numbers."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": ["string", "null"] if field.allow_none else "string", "format": "decimal"}
+    return {}
+
+
 def _path(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
 
@@ -46,13 +54,14 @@ def build_spec(extra_paths: dict | None = None) -> dict:
         title="crm API",
         version="1",
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[plugin := MarshmallowPlugin()],
         info={
             "description": "The JSON API of crm, an omnichannel customer 360. Authenticate with "
             "`Authorization: Bearer <token>` (`flask users token EMAIL`) or a logged-in session."
         },
         servers=[{"url": "/api/v1"}],
     )
+    plugin.converter.add_attribute_function(_decimal_as_string)
     spec.components.schema("Problem", PROBLEM)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
@@ -82,7 +91,13 @@ def build_spec(extra_paths: dict | None = None) -> dict:
             ok["content"] = {"application/json": {"schema": op.response}}
         item["responses"][str(op.status)] = ok
         for code in sorted(
-            {*op.errors, *((401, 403) if op.permission else ()), *((422,) if op.query or op.body else ())}
+            {
+                *op.errors,
+                *((401, 403) if op.permission else ()),
+                *((422,) if op.query or op.body or "<int:" in op.rule else ()),  # an id out of range is a 422
+                *((400,) if op.body else ()),  # a body that is not JSON at all
+                *((404,) if "<" in op.rule else ()),
+            }
         ):
             item["responses"][str(code)] = {
                 "description": ERROR_TEXT.get(code, "Error"),

@@ -54,6 +54,8 @@ class CaseOut(Schema):
     first_response_at = fields.DateTime(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
     reopen_count = fields.Integer()
+    first_response_seconds = fields.Float(allow_none=True)
+    resolution_seconds = fields.Float(allow_none=True)
 
 
 class InteractionOut(Schema):
@@ -73,6 +75,8 @@ class InteractionOut(Schema):
     sentiment = fields.Float(allow_none=True)
     case = fields.Nested(CaseOut, allow_none=True)
     identifiers = fields.List(fields.Dict())
+    details = fields.Dict(metadata={"description": "the channel's own details: a call's outcome, an order's total"})
+    author_id = fields.Integer(allow_none=True, metadata={"description": "the agent who wrote a note or logged a call"})
 
 
 class TimelineOut(Schema):
