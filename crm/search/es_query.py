@@ -1,5 +1,6 @@
-"""The search box on Elasticsearch: one request across both read aliases, scored in tiers (matching.py),
-ties broken by recent activity, filtered, paginated, with totals per entity from an aggregation.
+"""The search box on Elasticsearch: one msearch — the customers, scored in tiers (matching.py), and
+each interaction tier sorted by recent activity — merged into one ranking, ties broken by recent
+activity, filtered, paginated, with a total per entity.
 """
 
 from __future__ import annotations
@@ -7,12 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from elasticsearch import NotFoundError
+from elastic_transport import TransportError
 from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.search import elastic, matching
-from crm.search.query import Hit, ParsedQuery, SearchPage, SearchRequest
+from crm.search.query import MAX_WINDOW, Hit, ParsedQuery, SearchPage, SearchRequest
 from crm.segments.models import SegmentMember
 
 log = logging.getLogger(__name__)
@@ -71,19 +72,20 @@ def _name_queries(tokens: str) -> list[dict]:
     ]
 
 
-def interaction_queries(q: ParsedQuery) -> list[dict]:
-    queries = []
+def interaction_tiers(q: ParsedQuery) -> list[tuple[float, dict]]:
+    """(tier, query) for interactions: the order number, the phrase, all its words in any order."""
+    tiers = []
     if q.order_number:
-        queries.append(_tier({"term": {"order_number": q.order_number}}, matching.INTERACTION_ORDER))
+        tiers.append((matching.INTERACTION_ORDER, {"term": {"order_number": q.order_number}}))
     if q.words:
         phrase = q.phrase
         either = {"bool": {"should": [{"match_phrase": {"subject": phrase}}, {"match_phrase": {"text": phrase}}]}}
-        queries.append(_tier(either, matching.PHRASE))
+        tiers.append((matching.PHRASE, either))
         every = {
             "multi_match": {"query": phrase, "fields": ["subject", "text"], "type": "cross_fields", "operator": "and"}
         }
-        queries.append(_tier(every, matching.ALL_WORDS))
-    return queries
+        tiers.append((matching.ALL_WORDS, every))
+    return tiers
 
 
 def _range(field: str, since: datetime | None, until: datetime | None) -> dict:
@@ -134,73 +136,114 @@ def interaction_filters(req: SearchRequest, notes: list[str]) -> list[dict] | No
     return filters
 
 
-def request_body(req: SearchRequest, notes: list[str]) -> tuple[list[str], dict]:
-    should, indices = [], []
-    q = req.query
-    if req.wants("customer"):
-        should.append(
-            {"bool": {"filter": customer_filters(req), "must": {"dis_max": {"queries": customer_queries(q)}}}}
-        )
-        indices.append(elastic.alias("customer", "read"))
-    inter_queries = interaction_queries(q) if req.wants("interaction") else []
-    inter_filters = interaction_filters(req, notes) if inter_queries else None
-    if inter_queries and inter_filters is not None:
-        should.append({"bool": {"filter": inter_filters, "must": {"dis_max": {"queries": inter_queries}}}})
-        indices.append(elastic.alias("interaction", "read"))
-    body = {
-        "query": {"bool": {"should": should, "minimum_should_match": 1}},
-        "sort": [
-            {"_score": {"order": "desc"}},
-            {"activity_at": {"order": "desc", "missing": "_last"}},
-            {"key": {"order": "asc"}},
-        ],
-        "from": req.offset,
-        "size": req.per_page,
+BY_ACTIVITY = [{"activity_at": {"order": "desc", "missing": "_last"}}, {"key": {"order": "asc"}}]
+
+
+def customer_search(req: SearchRequest, size: int) -> dict:
+    query = {"bool": {"filter": customer_filters(req), "must": {"dis_max": {"queries": customer_queries(req.query)}}}}
+    return {
+        "query": query,
+        "sort": [{"_score": {"order": "desc"}}, *BY_ACTIVITY],
+        "size": size,
         "_source": False,
-        "track_total_hits": False,
-        "aggs": {"entities": {"terms": {"field": "entity", "size": 2}}},
+        "track_total_hits": True,
     }
-    return indices, body
+
+
+def interaction_searches(filters: list[dict], tiers: list[tuple[float, dict]], size: int) -> list[tuple[str, dict]]:
+    """A count of everything that matches (stopping at MAX_WINDOW), then one search per tier sorted by
+    activity alone: with no score to compare, Elasticsearch skips documents that cannot make the top
+    `size`, so a phrase matching a hundred thousand messages costs little more than one matching ten."""
+    anything = {"bool": {"filter": filters, "should": [q for _, q in tiers], "minimum_should_match": 1}}
+    out = [("count", {"query": anything, "size": 0, "track_total_hits": MAX_WINDOW})]
+    for tier, query in tiers:
+        body = {
+            "query": {"bool": {"filter": [*filters, query]}},
+            "sort": BY_ACTIVITY,
+            "size": size,
+            "_source": False,
+            "track_total_hits": False,
+        }
+        out.append((f"tier:{tier}", body))
+    return out
+
+
+def searches(req: SearchRequest, notes: list[str]) -> list[tuple[str, str, dict]]:
+    """(index, role, body) of every search one request needs; they go to Elasticsearch as one msearch.
+
+    Each returns its top `offset + per_page` (at most MAX_WINDOW); the page is cut from their merge.
+    """
+    size = req.offset + req.per_page
+    out = []
+    if req.wants("customer"):
+        out.append((elastic.alias("customer", "read"), "customers", customer_search(req, size)))
+    tiers = interaction_tiers(req.query) if req.wants("interaction") else []
+    filters = interaction_filters(req, notes) if tiers else None
+    if tiers and filters is not None:
+        index = elastic.alias("interaction", "read")
+        out += [(index, role, body) for role, body in interaction_searches(filters, tiers, size)]
+    return out
+
+
+def msearch_body(planned: list[tuple[str, str, dict]]) -> list[dict]:
+    body: list[dict] = []
+    for index, _, search_body in planned:
+        body += [{"index": index, "ignore_unavailable": True}, search_body]
+    return body
 
 
 def search(req: SearchRequest) -> SearchPage:
     notes: list[str] = []
-    indices, body = request_body(req, notes)
-    if not indices:
+    planned = searches(req, notes)
+    if not planned:
         return SearchPage([], {"customer": 0, "interaction": 0}, "elasticsearch", notes)
-    response = _run(indices, body)
-    return SearchPage(parse_hits(response), parse_totals(response), "elasticsearch", notes)
+    responses = _run(planned)
+    hits: dict[tuple[str, int], Hit] = {}
+    totals = {"customer": 0, "interaction": 0}
+    for (_, role, _), response in zip(planned, responses, strict=True):
+        if role == "customers":
+            totals["customer"] = response["hits"]["total"]["value"]
+        elif role == "count":
+            totals["interaction"] = response["hits"]["total"]["value"]
+            if response["hits"]["total"]["relation"] == "gte":
+                notes.append(f"over {MAX_WINDOW} interactions match: their count is a lower bound")
+        for hit in parse_hits(response, None if role == "customers" else float(role.partition(":")[2] or 0)):
+            key = (hit.entity, hit.id)
+            if key not in hits or hits[key].score < hit.score:  # an interaction counts in its best tier
+                hits[key] = hit
+    ranked = sorted(hits.values(), key=sort_key)
+    return SearchPage(ranked[req.offset : req.offset + req.per_page], totals, "elasticsearch", notes)
 
 
-def _run(indices: list[str], body: dict) -> dict:
-    """One search; asked again once when a rebuild's swap removed an index under it mid-flight."""
+def sort_key(hit: Hit) -> tuple:
+    """Tier, then most recent activity, then the document key (as the SQL backend orders too)."""
+    activity = hit.activity_at.timestamp() if hit.activity_at else float("-inf")
+    return (-hit.score, -activity, f"{hit.entity}:{hit.id}")
+
+
+def _run(planned: list[tuple[str, str, dict]]) -> list[dict]:
+    """One msearch; asked again once when a rebuild's swap removed an index under it mid-flight."""
     es = elastic.client()
+    body = msearch_body(planned)
     for attempt in (1, 2):
-        try:
-            response = es.search(index=",".join(indices), ignore_unavailable=True, **body)
-        except NotFoundError:
-            if attempt == 2:
-                raise
-            continue
-        if response.get("_shards", {}).get("failed", 0) and attempt == 1:
-            continue
-        return response
-    return response
+        responses = es.msearch(searches=body)["responses"]
+        failed = [r for r in responses if "error" in r or r.get("_shards", {}).get("failed", 0)]
+        if not failed:
+            return responses
+        if attempt == 2:
+            error = failed[0].get("error") or failed[0]["_shards"]
+            raise TransportError(f"search failed: {str(error)[:500]}")
+    return responses
 
 
-def parse_hits(response: dict) -> list[Hit]:
-    hits = []
+def parse_hits(response: dict, tier: float | None) -> list[Hit]:
+    """Hits of a customers search (sorted by score) or of an interaction tier (sorted by activity)."""
+    out = []
     for hit in response["hits"]["hits"]:
-        score, activity_ms, key = hit["sort"]
+        values = hit["sort"]
+        score, (activity_ms, key) = (float(values[0]), values[1:]) if tier is None else (tier, values)
         entity, _, entity_id = key.partition(":")
         known = isinstance(activity_ms, int | float) and abs(activity_ms) < 10**15  # missing sorts as Long.MIN_VALUE
         activity = datetime.fromtimestamp(activity_ms / 1000, UTC) if known else None
-        hits.append(Hit(entity, int(entity_id), float(score), activity))
-    return hits
-
-
-def parse_totals(response: dict) -> dict[str, int]:
-    totals = {"customer": 0, "interaction": 0}
-    for bucket in response.get("aggregations", {}).get("entities", {}).get("buckets", []):
-        totals[bucket["key"]] = bucket["doc_count"]
-    return totals
+        out.append(Hit(entity, int(entity_id), score, activity))
+    return out

@@ -17,7 +17,7 @@ import copy
 import hashlib
 import json
 
-VERSION = 2
+VERSION = 3
 ENTITIES = ("customer", "interaction")
 TEMPLATE_PRIORITY = 200
 
@@ -30,7 +30,8 @@ FLOAT = {"type": "float"}
 DOUBLE = {"type": "double"}
 BOOLEAN = {"type": "boolean"}
 TOKENS = {"type": "text", "analyzer": "whitespace"}
-FOLDED_TEXT = {"type": "text", "analyzer": "standard"}
+# index_phrases: two-word shingles beside the terms, so a phrase is matched on rarer terms (and faster).
+FOLDED_TEXT = {"type": "text", "analyzer": "standard", "index_phrases": True}
 STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
 # Custom attributes are typed by their value, each type in an object of its own, so that a key that is

@@ -170,3 +170,14 @@ def test_pages_follow_the_ranking_and_stop_at_the_end(people, client, agent):
 def test_nothing_matching_gives_an_empty_page_not_an_error(people, client, agent):
     body = find(client, agent, "xylophone quartet")
     assert body["items"] == [] and body["total"] == {"customers": 0, "interactions": 0}
+
+
+def test_paging_one_by_one_through_a_mixed_answer_gives_the_order_of_one_page(people, client, agent):
+    whole = [(i["kind"], i["id"]) for i in find(client, agent, "10023", per_page=50)["items"]]
+    assert [k for k, _ in whole] == ["customer", "interaction", "interaction"]
+    paged, page = [], 1
+    while page:
+        body = find(client, agent, "10023", per_page=1, page=page)
+        paged += [(i["kind"], i["id"]) for i in body["items"]]
+        page = body["next_page"]
+    assert paged == whole
