@@ -60,9 +60,14 @@ def raw_phases(stack: Stack, args) -> list[load.Phase]:
     for kind, count, size in (("single", args.single, 1), ("batch", args.batches, args.batch_size)):
         prepared = raw.prepare(stack.sources, payloads.batches(f"raw-{kind}", count, size))
         phases.append(raw.drive(f"raw INSERT, {kind}", stack.libpq_url, prepared, args.concurrency, outbox))
-    prepared = raw.prepare(stack.sources, payloads.batches("raw-light", args.light, 1))
-    phases.append(raw.drive("raw INSERT, single, 1 client", stack.libpq_url, prepared, 1, outbox))
     return phases
+
+
+def raw_light_phase(stack: Stack, requests_: int) -> load.Phase:
+    """The raw inserts of single interactions from one connection, beside the one-client webhook phase."""
+    prepared = raw.prepare(stack.sources, payloads.batches("raw-light", requests_, 1))
+    outbox = bool(stack.env.get("ELASTICSEARCH_URL"))
+    return raw.drive("raw INSERT, single, 1 client", stack.libpq_url, prepared, 1, outbox)
 
 
 def report(phases: list[load.Phase], args) -> None:
@@ -109,7 +114,7 @@ def main() -> None:
             webhook_phase(stack, "single, 1 client", args.light, 1, 1),
         ]
         phases += worker_phases(stack, args)
-        phases += raw_phases(stack, args)
+        phases += [*raw_phases(stack, args), raw_light_phase(stack, args.light)]
     report(phases, args)
 
 
