@@ -14,19 +14,24 @@ are checked and a miss says by how much. --readme writes the table at the top of
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
 import subprocess
 import sys
 import time
+import traceback
+from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench import table
 from bench.data.load import VERSION, Dataset, ensure, reindex
 from bench.data.services import ROOT, bench_app, services_env
 from bench.table import Row, millis
 
+RESULTS = Path(__file__).resolve().parent / "out"  # ignored by git
 STEPS = ("reindex", "indexing", "search", "agent_view", "segments", "ingest", "load", "identity")
 SIZES = {
     "full": {"customers": 100_000, "interactions": 1_000_000, "queries": 2000, "views": 1000, "previews": 30,
@@ -146,6 +151,30 @@ def step_identity(ds: Dataset, size: dict, state: dict) -> list[Row]:
     return rows
 
 
+def run_steps(ds: Dataset, size: dict, steps: list[str], saved: Path) -> dict:
+    """Run the steps in order; each one's rows are saved as soon as it ends (bench/out/, kept between runs),
+    so a step that fails costs only its own row and `--only` runs complete the table of an earlier one."""
+    results = json.loads(saved.read_text()) if saved.exists() else {}
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    for step in (s for s in STEPS if s in steps):
+        print(f"[bench] {step} ...", flush=True)
+        state: dict = dict(results.get("_state", {}))
+        try:
+            rows = globals()[f"step_{step}"](ds, size, state)
+        except Exception as exc:  # one broken step must not cost the others' figures
+            traceback.print_exc()
+            rows = [Row(f"{step}: failed", f"{type(exc).__name__}: {exc}"[:300], None, None, None, "—")]
+        results[step] = {"date": today, "rows": [asdict(r) for r in rows]}
+        results["_state"] = state
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(results, indent=1, default=str))
+    for step, result in results.items():
+        if step != "_state" and result["date"] != today:
+            for row in result["rows"]:
+                row["note"] = ", ".join(n for n in (row["note"], f"figures of {result['date']}") if n)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 customers / 20,000 interactions, few samples")
@@ -165,12 +194,11 @@ def main() -> None:
     print(f"[bench] data set {ds.name}: loading unless present ...", flush=True)
     loaded = ensure(ds, force=args.force_load, index=False)
     print(f"[bench] data set {'reused' if loaded['reused'] else 'loaded'} ({loaded['load_s']} s to load)", flush=True)
-    if "reindex" not in steps:
-        steps.insert(0, "reindex")  # the other steps read the index the reindex builds
-    rows, state = [], {}
-    for step in (s for s in STEPS if s in steps):
-        print(f"[bench] {step} ...", flush=True)
-        rows += globals()[f"step_{step}"](ds, size, state)
+    if not loaded["reused"] and "reindex" not in steps:
+        steps.insert(0, "reindex")  # a fresh load has no index yet: the other steps read it
+    results = run_steps(ds, size, steps, RESULTS / f"last-{'quick' if args.quick else 'full'}.json")
+    rows = [Row(**r) for step in STEPS if step in results for r in results[step]["rows"]]
+    state = results.get("_state", {})
     context = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "data": f"{ds.customers:,} customers / {ds.interactions:,} interactions (seed {ds.seed}, bench/data v{VERSION})",
