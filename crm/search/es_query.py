@@ -150,22 +150,33 @@ def customer_search(req: SearchRequest, size: int) -> dict:
     }
 
 
-def interaction_searches(filters: list[dict], tiers: list[tuple[float, dict]], size: int) -> list[tuple[str, dict]]:
-    """A count of everything that matches (stopping at MAX_WINDOW), then one search per tier sorted by
-    activity alone: with no score to compare, Elasticsearch skips documents that cannot make the top
-    `size`, so a phrase matching a hundred thousand messages costs little more than one matching ten."""
-    anything = {"bool": {"filter": filters, "should": [q for _, q in tiers], "minimum_should_match": 1}}
-    out = [("count", {"query": anything, "size": 0, "track_total_hits": MAX_WINDOW})]
-    for tier, query in tiers:
-        body = {
-            "query": {"bool": {"filter": [*filters, query]}},
-            "sort": BY_ACTIVITY,
-            "size": size,
-            "_source": False,
-            "track_total_hits": False,
-        }
-        out.append((f"tier:{tier}", body))
-    return out
+def interaction_searches(tiers: list[tuple[float, dict]], filters: list[dict], size: int) -> list[tuple[str, dict]]:
+    """One search per tier sorted by activity alone: with no score to compare, Elasticsearch skips the
+    documents that cannot make the top `size`, so a phrase matching a hundred thousand messages costs
+    little more than one matching ten. Each counts its matches up to MAX_WINDOW."""
+    return [
+        (
+            f"tier:{tier}",
+            {
+                "query": {"bool": {"filter": [*filters, query]}},
+                "sort": BY_ACTIVITY,
+                "size": size,
+                "_source": False,
+                "track_total_hits": MAX_WINDOW,
+            },
+        )
+        for tier, query in tiers
+    ]
+
+
+def interaction_total(counts: dict[float, dict]) -> tuple[int, bool]:
+    """Matches over the tiers: the phrase's are among all its words', so those two overlap; an order
+    number is a tier of its own. (count, exact)."""
+    words = [counts[t] for t in (matching.PHRASE, matching.ALL_WORDS) if t in counts]
+    parts = [max(words, key=lambda c: c["value"])] if words else []
+    if matching.INTERACTION_ORDER in counts:
+        parts.append(counts[matching.INTERACTION_ORDER])
+    return sum(c["value"] for c in parts), all(c["relation"] == "eq" for c in parts)
 
 
 def searches(req: SearchRequest, notes: list[str]) -> list[tuple[str, str, dict]]:
@@ -181,7 +192,7 @@ def searches(req: SearchRequest, notes: list[str]) -> list[tuple[str, str, dict]
     filters = interaction_filters(req, notes) if tiers else None
     if tiers and filters is not None:
         index = elastic.alias("interaction", "read")
-        out += [(index, role, body) for role, body in interaction_searches(filters, tiers, size)]
+        out += [(index, role, body) for role, body in interaction_searches(tiers, filters, size)]
     return out
 
 
@@ -200,17 +211,21 @@ def search(req: SearchRequest) -> SearchPage:
     responses = _run(planned)
     hits: dict[tuple[str, int], Hit] = {}
     totals = {"customer": 0, "interaction": 0}
+    counts: dict[float, dict] = {}
     for (_, role, _), response in zip(planned, responses, strict=True):
-        if role == "customers":
+        tier = None if role == "customers" else float(role.partition(":")[2])
+        if tier is None:
             totals["customer"] = response["hits"]["total"]["value"]
-        elif role == "count":
-            totals["interaction"] = response["hits"]["total"]["value"]
-            if response["hits"]["total"]["relation"] == "gte":
-                notes.append(f"over {MAX_WINDOW} interactions match: their count is a lower bound")
-        for hit in parse_hits(response, None if role == "customers" else float(role.partition(":")[2] or 0)):
+        else:
+            counts[tier] = response["hits"]["total"]
+        for hit in parse_hits(response, tier):
             key = (hit.entity, hit.id)
             if key not in hits or hits[key].score < hit.score:  # an interaction counts in its best tier
                 hits[key] = hit
+    if counts:
+        totals["interaction"], exact = interaction_total(counts)
+        if not exact:
+            notes.append(f"over {MAX_WINDOW} interactions match: their count is a lower bound")
     ranked = sorted(hits.values(), key=sort_key)
     return SearchPage(ranked[req.offset : req.offset + req.per_page], totals, "elasticsearch", notes)
 
