@@ -97,9 +97,35 @@ def run(burst: bool = False) -> None:
     conn = Redis.from_url(url)
     ticker = threading.Thread(target=_ticker, args=(app, Redis.from_url(url, socket_timeout=5), stop), daemon=True)
     ticker.start()
-    worker = AppWorker([app.config["RQ_QUEUE"]], connection=conn)
-    worker.flask_app = app
     try:
-        worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        _supervise(app, conn, burst)
     finally:
         stop.set()
+
+
+RESTART_DELAYS_S = [1, 2, 5, 10, 30]
+
+
+def _supervise(app: Flask, conn: Redis, burst: bool) -> None:
+    """Run rq workers until asked to stop. rq's worker quits when it loses Redis; this starts a new one
+    once Redis answers again, so a Redis restart does not need a process supervisor to recover."""
+    failures = 0
+    while True:
+        worker = AppWorker([app.config["RQ_QUEUE"]], connection=conn)
+        worker.flask_app = app
+        started = time.monotonic()
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        except RedisError as exc:
+            log.warning("worker: Redis unavailable (%s: %s)", exc.__class__.__name__, exc)
+        else:
+            if worker._stop_requested:
+                return
+        if burst:
+            return
+        if time.monotonic() - started > 60:
+            failures = 0
+        delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
+        failures += 1
+        log.warning("worker: stopped without being asked (Redis lost?); starting again in %s s", delay)
+        time.sleep(delay)
