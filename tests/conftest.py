@@ -141,6 +141,8 @@ def app(_app):
         _truncate(db)
     if MODE == "full":
         _delete_indices(_app, f"{prefix}-*")
+        # Jobs a test queued and never ran, and its once-keys and daily claims, must not reach the next test.
+        _cleanup_redis(_app)
 
 
 def _truncate(db) -> None:

@@ -119,9 +119,15 @@ def rescore_daily() -> int:
     return queued
 
 
+def claim_key(day: str) -> str:
+    """The Redis key that marks a day's rescore as queued (one per queue, so per deployment)."""
+    from flask import current_app
+
+    return f"crm:{current_app.config['RQ_QUEUE']}:rescore:{day}"
+
+
 def _claim(day: str) -> bool:
     """True for the first caller of the day: a Redis key when there is Redis, else this process (embedded)."""
-    from flask import current_app
     from redis.exceptions import RedisError
 
     from crm import jobs
@@ -133,8 +139,7 @@ def _claim(day: str) -> bool:
         _claimed_days.add(day)
         return True
     try:
-        key = f"crm:{current_app.config['RQ_QUEUE']}:rescore:{day}"
-        return bool(conn.set(key, "1", nx=True, ex=2 * 24 * 3600))
+        return bool(conn.set(claim_key(day), "1", nx=True, ex=2 * 24 * 3600))
     except RedisError:
         return False
 
