@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.channels.signatures import sign_generic
@@ -103,11 +104,26 @@ def restart_services() -> None:
     subprocess.run(["bash", "scripts/services.sh"], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
 
 
+def outbox_state() -> dict:
+    """What waits in the outbox and why, for a failure message."""
+    from crm.search import outbox
+
+    db.session.expire_all()
+    try:
+        soonest = db.session.scalar(select(func.min(OutboxEntry.available_at)))
+        return {"rows": outbox.pending_count(), "next_due": soonest, **outbox.failing_summary()}
+    finally:
+        db.session.rollback()
+
+
 def assert_nothing_lost_and_index_clean(app, accepted: int) -> None:
     """Every accepted interaction stored once and processed; the outbox drained; `search check` clean."""
     wait_for(lambda: processed() == accepted, 180, message="every accepted interaction to be processed")
     assert stored() == accepted, "the database holds exactly what was accepted"
-    wait_for(lambda: count(select(func.count()).select_from(OutboxEntry)) == 0, 180, message="the outbox to drain")
+    try:
+        wait_for(lambda: count(select(func.count()).select_from(OutboxEntry)) == 0, 180, message="the outbox to drain")
+    except pytest.fail.Exception as timeout:
+        raise AssertionError(f"{timeout}; the outbox: {outbox_state()}") from None
     result = app.test_cli_runner().invoke(args=["search", "check"])
     assert result.exit_code == 0, result.output
     assert f"interactions: {accepted} in the database, {accepted} in the index" in result.output
