@@ -19,6 +19,7 @@ from crm.columns import utcnow
 from crm.experiments.metrics import Observation
 from crm.experiments.models import Experiment, ExperimentAssignment
 from crm.extensions import db
+from crm.personalization.case_metrics_db import CASE_FACT_COLUMNS, case_fact
 from crm.personalization.facts import CaseFact, InteractionFact
 from crm.profiles.models import Case, Customer, Interaction
 
@@ -182,34 +183,12 @@ def _interactions(where, until: datetime, skip: set[int] = frozenset()) -> dict[
 
 
 def _cases(where, until: datetime, skip: set[int] = frozenset()) -> dict[int, list[CaseFact]]:
-    stmt = select(
-        Case.customer_id,
-        Case.id,
-        Case.status,
-        Case.channel,
-        Case.opened_at,
-        Case.first_response_at,
-        Case.resolved_at,
-        Case.reopen_count,
-        Case.resolution_seconds,
-    ).where(where, Case.opened_at <= until)
+    stmt = select(Case.customer_id, *CASE_FACT_COLUMNS).where(where, Case.opened_at <= until)
     out: dict[int, list[CaseFact]] = defaultdict(list)
     for row in db.session.execute(stmt):
         if row.customer_id in skip:
             continue
-        out[row.customer_id].append(
-            CaseFact(
-                id=row.id,
-                status=row.status,
-                channel=row.channel,
-                subject=None,
-                opened_at=row.opened_at,
-                first_response_at=row.first_response_at,
-                resolved_at=row.resolved_at,
-                reopen_count=row.reopen_count or 0,
-                resolution_seconds=row.resolution_seconds,
-            )
-        )
+        out[row.customer_id].append(case_fact(row))
     return out
 
 
