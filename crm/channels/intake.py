@@ -2,7 +2,8 @@
 
 Once the transaction has committed the interactions are safe: whatever fails afterwards (Redis,
 Elasticsearch, the worker) only delays their processing, never loses them. A replay (same source and
-external id) stores nothing and returns the ids stored the first time, however many copies arrive at
+external id) stores nothing and returns the ids stored the first time (or, when the interaction was
+erased meanwhile, names it as erased and stores nothing), however many copies arrive at
 once: rows go in with INSERT ... ON CONFLICT DO NOTHING on (source, external id), in a fixed order, so
 concurrent deliveries neither fail nor deadlock, and each learns which rows were its own.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from crm import jobs
-from crm.channels import deliveries, token_reuse
+from crm.channels import deliveries, erased, token_reuse
 from crm.channels.adapters import ADAPTERS, Adapter, SourceInfo
 from crm.channels.canonical import load_interactions
 from crm.channels.deliveries import Attempt, delivery_row, describe
@@ -69,15 +70,20 @@ class Received:
 
 @dataclass
 class Outcome:
-    """202 when something new was stored, else 200. `ids` follows the order of the request."""
+    """202 when something new was stored, else 200. `ids` follows the order of the request.
+
+    `erased`: the external ids of interactions erased since an earlier delivery; nothing of them is stored.
+    """
 
     status: int
     accepted: list[int]
     replayed: list[int]
-    ids: list[int] = field(default_factory=list)
+    ids: list[int | None] = field(default_factory=list)
+    erased: list[str] = field(default_factory=list)
 
     def body(self) -> dict:
-        return {"accepted": self.accepted, "replayed": self.replayed, "ids": self.ids or self.accepted + self.replayed}
+        ids = self.ids or self.accepted + self.replayed
+        return {"accepted": self.accepted, "replayed": self.replayed, "ids": ids, "erased": self.erased}
 
 
 def source_by_slug(slug: str, attempt: Attempt | None = None) -> Source:
@@ -189,12 +195,13 @@ def _store(
     """One transaction: the new interactions, their raw payloads, outbox rows and the delivery row."""
     external_ids = [item["external_id"] for item in items]
     try:
-        new = _insert_new(source, received, items)
-        existing = _existing_ids(source, [e for e in external_ids if e not in new])
+        gone = erased.erased_among(source.id, external_ids)
+        new = _insert_new(source, received, [item for item in items if item["external_id"] not in gone])
+        existing = _existing_ids(source, [e for e in external_ids if e not in new and e not in gone])
         _insert_payloads(new, received, raw_items, items)
         for interaction_id in new.values():
             record_change("interaction", interaction_id)
-        outcome = _outcome(external_ids, new, existing)
+        outcome = _outcome(external_ids, new, existing, gone)
         if attempt is not None:
             deliveries.add_in_transaction(
                 delivery_row(
@@ -231,6 +238,8 @@ def _insert_new(source: Source, received: Received, items: list[dict]) -> dict[s
         # Rows are locked in external-id order, so two overlapping batches wait on each other, never deadlock.
         for item in sorted(items, key=lambda i: i["external_id"])
     ]
+    if not rows:  # every one of them erased
+        return {}
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     table = Interaction.__table__
     statement = (
@@ -277,14 +286,14 @@ def _insert_payloads(new: dict[str, int], received: Received, raw_items: list[di
     db.session.execute(insert(InteractionPayload), rows)
 
 
-def _outcome(external_ids: list[str], new: dict[str, int], existing: dict[str, int]) -> Outcome:
-    missing = [e for e in external_ids if e not in new and e not in existing]
+def _outcome(external_ids: list[str], new: dict[str, int], existing: dict[str, int], gone: set[str]) -> Outcome:
+    missing = [e for e in external_ids if e not in new and e not in existing and e not in gone]
     if missing:  # stored by a concurrent delivery and deleted (erased) before we could read it
         raise Conflict(f"{len(missing)} interaction(s) changed while this delivery was stored; retry")
-    ids = [new[e] if e in new else existing[e] for e in external_ids]
+    ids = [new.get(e, existing.get(e)) for e in external_ids]  # None where the interaction was erased
     accepted = [new[e] for e in external_ids if e in new]
     replayed = [existing[e] for e in external_ids if e in existing]
-    return Outcome(202 if accepted else 200, accepted, replayed, ids)
+    return Outcome(202 if accepted else 200, accepted, replayed, ids, [e for e in external_ids if e in gone])
 
 
 def jsonable(value: object) -> object:

@@ -55,3 +55,18 @@ class Delivery(db.Model):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     replayed: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class ErasedDelivery(db.Model):
+    """A tombstone of an erased interaction: its source and a digest of its external id, no personal data.
+
+    A provider that retries a delivery after the customer was erased (Mailgun for hours, Shopify for
+    days) would otherwise bring the erased data back; intake answers such a delivery 200 and stores
+    nothing of it.
+    """
+
+    __tablename__ = "erased_deliveries"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

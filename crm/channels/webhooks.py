@@ -115,9 +115,18 @@ WEBHOOK_ANSWER = {
     "properties": {
         "accepted": {"type": "array", "items": {"type": "integer"}, "description": "ids stored by this delivery"},
         "replayed": {"type": "array", "items": {"type": "integer"}, "description": "ids stored by an earlier one"},
-        "ids": {"type": "array", "items": {"type": "integer"}, "description": "every id, in the request's order"},
+        "ids": {
+            "type": "array",
+            "items": {"type": ["integer", "null"]},
+            "description": "every id, in the request's order (null for an erased interaction)",
+        },
+        "erased": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "external ids of interactions erased after an earlier delivery: nothing of them is stored",
+        },
     },
-    "required": ["accepted", "replayed", "ids"],
+    "required": ["accepted", "replayed", "ids", "erased"],
 }
 SIGNATURE_SCHEMES = {
     "crm_signature": {

@@ -14,6 +14,7 @@ import base64
 from sqlalchemy import delete, or_, select
 
 from crm import audit, jobs
+from crm.channels import erased
 from crm.columns import utcnow
 from crm.errors import Conflict, NotFound
 from crm.extensions import db
@@ -156,7 +157,11 @@ def _feedback(ids: list[int]) -> list[dict]:
 
 
 def erase_customer(customer_id: int, actor: str) -> dict:
-    """Delete the person's rows, raw payloads and search documents; returns the counts. Commits."""
+    """Delete the person's rows, raw payloads and search documents; returns the counts. Commits.
+
+    Each erased interaction leaves a tombstone (crm/channels/erased.py), so a provider's late retry of
+    the same delivery does not bring it back.
+    """
     ids = person_ids(customer_id)
     lock_customers(ids)
     interaction_ids = list(db.session.scalars(select(Interaction.id).where(Interaction.customer_id.in_(ids))))
@@ -164,6 +169,11 @@ def erase_customer(customer_id: int, actor: str) -> dict:
     counts = {"customers": len(ids), "interactions": len(interaction_ids)}
     for start in range(0, len(interaction_ids), 1000):
         chunk = interaction_ids[start : start + 1000]
+        erased.remember(
+            db.session.execute(
+                select(Interaction.source_id, Interaction.external_id).where(Interaction.id.in_(chunk))
+            ).all()
+        )
         db.session.execute(delete(InteractionPayload).where(InteractionPayload.interaction_id.in_(chunk)))
         db.session.execute(delete(Interaction).where(Interaction.id.in_(chunk)))
     counts.update(_delete_owned(ids))

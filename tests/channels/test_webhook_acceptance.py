@@ -30,7 +30,7 @@ def test_a_new_interaction_is_stored_and_answered_202_with_its_id(app, client):
     response = post_generic(client, source, interaction("chat-1", text="Where is my order?"))
     assert response.status_code == 202
     (interaction_id,) = response.json["accepted"]
-    assert response.json == {"accepted": [interaction_id], "replayed": [], "ids": [interaction_id]}
+    assert response.json == {"accepted": [interaction_id], "replayed": [], "ids": [interaction_id], "erased": []}
     row = db.session.get(Interaction, interaction_id)
     assert (row.external_id, row.channel, row.text) == ("chat-1", "chat", "Where is my order?")
 
@@ -41,7 +41,12 @@ def test_a_replay_stores_nothing_and_answers_200_with_the_first_ids(app, client)
     first = post_generic(client, source, payload)
     again = post_generic(client, source, payload)
     assert again.status_code == 200
-    assert again.json == {"accepted": [], "replayed": first.json["accepted"], "ids": first.json["accepted"]}
+    assert again.json == {
+        "accepted": [],
+        "replayed": first.json["accepted"],
+        "ids": first.json["accepted"],
+        "erased": [],
+    }
     assert interaction_count() == 1
 
 
@@ -305,6 +310,6 @@ def test_a_twilio_callback_for_a_call_still_ringing_is_200_and_stores_nothing(ap
     source = make_source(channel="phone", provider="twilio")
     ringing = {"CallSid": "CA1", "CallStatus": "ringing", "Direction": "inbound", "From": "+14155550123"}
     response = deliver.post(client, deliver.twilio(source, ringing))
-    assert response.status_code == 200 and response.json == {"accepted": [], "replayed": [], "ids": []}
+    assert response.status_code == 200 and response.json == {"accepted": [], "replayed": [], "ids": [], "erased": []}
     assert interaction_count() == 0
     assert [d.status_code for d in _deliveries()] == [200]

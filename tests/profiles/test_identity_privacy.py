@@ -8,6 +8,7 @@ import json
 from sqlalchemy import func, select
 
 from crm.audit import AuditEvent
+from crm.channels.models import ErasedDelivery
 from crm.extensions import db
 from crm.profiles.models import (
     Case,
@@ -22,7 +23,7 @@ from crm.profiles.models import (
 )
 from crm.segments.models import Segment, SegmentMember
 from tests.conftest import MODE
-from tests.factories import auth, make_source, make_user
+from tests.factories import auth, make_source, make_user, post_generic
 from tests.profiles.identity_helpers import customer_of, deliver, item
 
 ANN = {"email": "ann.privacy@example.com", "name": "Ann Private", "attributes": {"birth_date": "1991-02-03"}}
@@ -147,3 +148,31 @@ def test_erase_by_post_for_clients_without_delete(app, client, run_jobs):
     response = client.post(f"/api/v1/customers/{ann}/erase", headers=auth(token))
     assert response.status_code == 200 and response.json["customer_id"] == ann
     assert client.post(f"/api/v1/customers/{ann}/erase", headers=auth(token)).status_code == 404
+
+
+def test_a_providers_retry_after_an_erasure_stores_nothing_but_a_new_message_is_kept(app, client, run_jobs):
+    _, token = make_user("admin")
+    chat = make_source(channel="chat")
+    first = item("late-retry", 0, ANN, text="My card was charged twice")
+    deliver(client, run_jobs, chat, first)
+    ann = db.session.scalar(select(Customer.id))
+    assert client.delete(f"/api/v1/customers/{ann}", headers=auth(token)).status_code == 200
+
+    retry = post_generic(client, chat, {"interactions": [first, item("after", 5, ANN, text="Hello again")]})
+    assert retry.status_code == 202, retry.json
+    assert retry.json["erased"] == ["late-retry"] and retry.json["ids"][0] is None
+    run_jobs()
+    db.session.expire_all()
+    texts = list(db.session.scalars(select(Interaction.text)))
+    assert texts == ["Hello again"]  # the erased message did not come back; the new one is stored
+    assert _count(InteractionPayload) == 1 and _count(Customer) == 1
+
+    again = post_generic(client, chat, first)
+    assert again.status_code == 200 and again.json == {
+        "accepted": [],
+        "replayed": [],
+        "ids": [None],
+        "erased": ["late-retry"],
+    }
+    kept = json.dumps([row.digest for row in db.session.scalars(select(ErasedDelivery))])
+    assert "late-retry" not in kept and ANN["email"] not in kept  # the tombstone names nobody
