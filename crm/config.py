@@ -81,6 +81,9 @@ def load_config(instance_path: str) -> dict:
         # Segments: how often dynamic segments are worked out again in full; CSV streamed up to this many members
         "SEGMENT_REFRESH_MINUTES": _env_int("SEGMENT_REFRESH_MINUTES", 15),
         "SEGMENT_EXPORT_STREAM_MAX": _env_int("SEGMENT_EXPORT_STREAM_MAX", 10_000),
+        # Outbound webhooks to loopback, private or link-local addresses are refused unless this is set
+        # (a subscriber URL must not reach the services next to the CRM: Redis, Elasticsearch, metadata).
+        "OUTBOUND_ALLOW_PRIVATE": _env_bool("OUTBOUND_ALLOW_PRIVATE", False),
         # Web
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -79,6 +79,7 @@ def base_config(database_url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SWEEP_AFTER_S": 0,
+        "OUTBOUND_ALLOW_PRIVATE": True,  # the tests' webhook receivers listen on loopback
     }
     if MODE == "full":
         config.update(
@@ -208,6 +209,7 @@ class WorkerProcess:
             SWEEP_AFTER_S="2",
             FLASK_APP="wsgi:app",
             SEARCH_REFRESH="wait_for",
+            OUTBOUND_ALLOW_PRIVATE="1",
         )
         self.log_path = log_path
         self.env = env

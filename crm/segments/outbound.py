@@ -8,15 +8,20 @@ waits BACKOFF_S[attempt] before the next try, and after the last one the deliver
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import select
 
 from crm.channels.signatures import GENERIC_HEADER, sign_generic
@@ -80,13 +85,38 @@ def headers_for(claimed: Claimed, t: int) -> dict[str, str]:
     }
 
 
-def send(claimed: Claimed) -> Result:
+class PrivateDestination(ValueError):
+    """The subscriber URL leads to an address on this side of the network edge."""
+
+
+def check_destination(url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise non-public address.
+
+    Checked before each attempt, since DNS can change after the webhook was saved. (The connection
+    resolves the name again; a resolver answering differently within those milliseconds is not covered.)
+    """
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PrivateDestination(f"cannot resolve {host!r}: {exc}") from None
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise PrivateDestination(
+                f"refused: {host} resolves to {ip}, not a public address (set OUTBOUND_ALLOW_PRIVATE=1 to allow)"
+            )
+
+
+def send(claimed: Claimed, allow_private: bool = False) -> Result:
     """One POST; never raises (the outcome is logged, whatever it is)."""
     started = time.perf_counter()
     request = urllib.request.Request(
         claimed.url, data=claimed.body, headers=headers_for(claimed, int(time.time())), method="POST"
     )
     try:
+        if not allow_private:
+            check_destination(claimed.url)
         with _opener.open(request, timeout=TIMEOUT_S) as response:
             status, error = response.status, None
     except urllib.error.HTTPError as exc:
@@ -156,7 +186,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
     if not claimed:
         return 0, 0
     with ThreadPoolExecutor(max_workers=min(SENDERS, len(claimed))) as pool:
-        results = list(pool.map(send, claimed))
+        results = list(pool.map(partial(send, allow_private=current_app.config["OUTBOUND_ALLOW_PRIVATE"]), claimed))
     delivered = 0
     for item, result in zip(claimed, results, strict=True):
         _record(item.id, result, now)

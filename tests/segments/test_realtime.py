@@ -180,6 +180,21 @@ def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(cli
     assert len({r["body"] for r in hooks.requests}) == 1, "the same event each time"
 
 
+def test_a_webhook_to_a_loopback_address_is_refused_unless_allowed(client, app, marketer, run_jobs, receiver):
+    hooks = receiver()
+    segment_id, _ = saved(client, marketer, run_jobs, {"condition": "identifier", "kind": "email"}, hooks.url)
+    deliver(client, make_source(channel="email"), run_jobs, message("fay@example.com"))
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = False
+    try:
+        assert deliver_due() == 0
+    finally:
+        app.config["OUTBOUND_ALLOW_PRIVATE"] = True
+    (delivery,) = client.get(f"/api/v1/segments/{segment_id}/deliveries", headers=marketer).json["items"]
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert "127.0.0.1, not a public address (set OUTBOUND_ALLOW_PRIVATE=1 to allow)" in delivery["last_error"]
+    assert hooks.requests == [], "nothing reached the receiver"
+
+
 def test_a_receiver_that_keeps_failing_ends_as_a_failed_delivery(client, app, marketer, run_jobs, receiver):
     hooks = receiver([500] * MAX_ATTEMPTS)
     segment_id, _ = saved(client, marketer, run_jobs, {"condition": "identifier", "kind": "email"}, hooks.url)
