@@ -14,7 +14,7 @@ from tests.conftest import ROOT, wait_for
 from tests.factories import make_source
 from tests.faults.ingest import Sender, assert_nothing_lost_and_index_clean, processed
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.faults]
 
 
 def restart_postgres() -> None:

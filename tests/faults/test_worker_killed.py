@@ -12,7 +12,7 @@ from tests.conftest import wait_for
 from tests.factories import interaction, make_source, post_generic
 from tests.faults.ingest import assert_nothing_lost_and_index_clean, count, processed
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.faults]
 
 
 @pytest.mark.timeout(600)

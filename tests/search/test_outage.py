@@ -21,7 +21,7 @@ from crm.search.models import OutboxEntry
 from tests.conftest import ROOT, wait_for
 from tests.factories import auth, interaction, make_source, make_user, post_generic
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.faults]
 
 
 def _es_up() -> bool:
