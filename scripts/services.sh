@@ -3,7 +3,7 @@
 # test suite run on: PostgreSQL, Redis and a single-node Elasticsearch, all on 127.0.0.1, with their
 # data under .services/ (ignored by git). Safe to run twice: a service already answering is left alone.
 # Prints the settings to use (also written to .services/env) and, when a service does not come up,
-# a clear message with the tail of its log.
+# a clear message with the tail of its log. `bash scripts/services.sh stop` stops them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +21,20 @@ log() { printf '[services] %s\n' "$*"; }
 fail() { printf '[services] ERROR: %s\n' "$1" >&2; if [[ -n "${2:-}" && -f "$2" ]]; then printf -- '--- last lines of %s ---\n' "$2" >&2; tail -n 40 "$2" >&2; fi; exit 1; }
 
 as_root() { if [[ $EUID -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else fail "need root (or sudo) to run: $*"; fi; }
+
+# `services.sh stop`: stops what this folder's services.sh started (their data stays in .services/).
+if [[ "${1:-}" == stop ]]; then
+  stop_pid() { if [[ -f "$1" ]] && kill "$(cat "$1")" 2>/dev/null; then log "$2 stopped"; fi; }
+  stop_pid "$SVC/es.pid" Elasticsearch
+  stop_pid "$SVC/redis.pid" Redis
+  if [[ -f "$SVC/pgdata/postmaster.pid" ]]; then
+    pg_ctl="$(ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -n1)"
+    owner="$(stat -c %U "$SVC/pgdata")"
+    if [[ $EUID -eq 0 && "$owner" != root ]]; then runuser -u "$owner" -- "$pg_ctl" -D "$SVC/pgdata" -m fast -w stop >/dev/null; else "$pg_ctl" -D "$SVC/pgdata" -m fast -w stop >/dev/null; fi
+    log "PostgreSQL stopped"
+  fi
+  exit 0
+fi
 
 # ---------------------------------------------------------------- packages
 need_pkgs=()
