@@ -26,4 +26,4 @@ CRM_TEST_MODE=full run_pytest -n "$WORKERS" --dist loadfile -m "not faults" "$@"
 echo "[test] full mode, the fault tests: services restarted, workers killed"
 CRM_TEST_MODE=full run_pytest -m faults "$@"
 echo "[test] embedded mode: SQLite, inline jobs, SQL search"
-env -u DATABASE_URL -u REDIS_URL -u ELASTICSEARCH_URL CRM_TEST_MODE=embedded run_pytest -q -n "$WORKERS" --dist loadfile "$@"
+(unset DATABASE_URL REDIS_URL ELASTICSEARCH_URL; CRM_TEST_MODE=embedded run_pytest -q -n "$WORKERS" --dist loadfile "$@")
