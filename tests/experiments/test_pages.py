@@ -85,6 +85,22 @@ def _text_of(fragment: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<(?!/span)[^>]+>", " ", fragment))
 
 
+def _jobs_left(app) -> dict:
+    """Where the queue's jobs are, for a failure message: queued, scheduled for a retry, failed (with why)."""
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from crm.jobs import queue
+
+    q = queue()
+    failed = Job.fetch_many(FailedJobRegistry(queue=q).get_job_ids(), connection=q.connection)
+    return {
+        "queued": q.count,
+        "scheduled": ScheduledJobRegistry(queue=q).get_job_ids(),
+        "failed": [(job.func_name, (job.exc_info or "")[-500:]) for job in failed if job],
+    }
+
+
 def test_a_marketer_creates_starts_and_stops_an_experiment_from_the_pages(app, marketer_client, run_jobs):
     segment = records.static_segment("Detractors")
     records.add_members(segment, records.customers(10))
@@ -113,9 +129,11 @@ def test_a_marketer_creates_starts_and_stops_an_experiment_from_the_pages(app, m
         "action": "Call back within 24 hours",
     }
     assert exp.ends_at.date().isoformat() == form["ends_on"]
-    marketer_client.post(f"/experiments/{exp.id}/start")
+    started = marketer_client.post(f"/experiments/{exp.id}/start", follow_redirects=True)
+    assert "Started: the segment's members are being assigned." in _text(started), _text(started)
     run_jobs()
-    assert len(records.assignments(exp.id)) == 10
+    assigned = records.assignments(exp.id)
+    assert len(assigned) == 10, _jobs_left(app) if app.config.get("REDIS_URL") else {}
     again = marketer_client.post(f"/experiments/{exp.id}/start", follow_redirects=True)
     assert "only a draft can be started" in _text(again)
     stopped = marketer_client.post(f"/experiments/{exp.id}/stop", follow_redirects=True)
