@@ -26,6 +26,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def insert_ignoring_conflicts(target, *index_elements: str):
+    """INSERT ... ON CONFLICT (index_elements) DO NOTHING in the database in use (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(target).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -11,10 +11,9 @@ import hashlib
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.channels.models import ErasedDelivery
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_conflicts
 
 
 def digest(source_id: int, external_id: str) -> str:
@@ -26,10 +25,7 @@ def remember(pairs: Iterable[tuple[int, str]]) -> int:
     rows = [{"source_id": source_id, "digest": digest(source_id, ext)} for source_id, ext in set(pairs)]
     if not rows:
         return 0
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), 1000):
-        statement = dialect.insert(ErasedDelivery).on_conflict_do_nothing(index_elements=["source_id", "digest"])
-        db.session.execute(statement, rows[start : start + 1000])
+    db.session.execute(insert_ignoring_conflicts(ErasedDelivery, "source_id", "digest"), rows)
     return len(rows)
 
 

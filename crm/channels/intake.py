@@ -20,7 +20,6 @@ from decimal import Decimal
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from crm import jobs
@@ -32,7 +31,7 @@ from crm.channels.models import Source
 from crm.channels.signatures import media_type, read_form
 from crm.columns import utcnow
 from crm.errors import Conflict, DomainError, InvalidPayload, UnknownSource, UnsupportedMediaType
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_conflicts
 from crm.profiles.models import Interaction, InteractionPayload
 from crm.search import record_change
 
@@ -240,13 +239,8 @@ def _insert_new(source: Source, received: Received, items: list[dict]) -> dict[s
     ]
     if not rows:  # every one of them erased
         return {}
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     table = Interaction.__table__
-    statement = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        .returning(table.c.external_id, table.c.id)
-    )
+    statement = insert_ignoring_conflicts(table, "source_id", "external_id").returning(table.c.external_id, table.c.id)
     # Executed with a list of rows: one cached statement, sent as multi-row VALUES in request order.
     return dict(db.session.execute(statement, rows).all())
 

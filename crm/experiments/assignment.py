@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from crm.columns import utcnow
 from crm.experiments.models import Experiment, ExperimentAssignment
 from crm.experiments.split import assign
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_conflicts
 from crm.profiles.models import Customer, Merge
 from crm.segments.models import OutboundDelivery, SegmentMember
 
@@ -116,14 +116,6 @@ def pending_count(experiment: Experiment) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def _insert_statement():
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(ExperimentAssignment)
-
-
 def _insert(
     experiment: Experiment, customer_ids: Iterable[int], now: datetime, cause: str, interaction_id: int | None = None
 ) -> list[tuple[int, int, str]]:
@@ -146,9 +138,8 @@ def _insert(
     if not rows:
         return []
     stmt = (
-        _insert_statement()
+        insert_ignoring_conflicts(ExperimentAssignment, "experiment_id", "customer_id")
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["experiment_id", "customer_id"])
         .returning(ExperimentAssignment.id, ExperimentAssignment.customer_id, ExperimentAssignment.variant)
     )
     made = [tuple(row) for row in db.session.execute(stmt)]

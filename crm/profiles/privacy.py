@@ -169,13 +169,9 @@ def erase_customer(customer_id: int, actor: str) -> dict:
     counts = {"customers": len(ids), "interactions": len(interaction_ids)}
     for start in range(0, len(interaction_ids), 1000):
         chunk = interaction_ids[start : start + 1000]
-        erased.remember(
-            db.session.execute(
-                select(Interaction.source_id, Interaction.external_id).where(Interaction.id.in_(chunk))
-            ).all()
-        )
         db.session.execute(delete(InteractionPayload).where(InteractionPayload.interaction_id.in_(chunk)))
-        db.session.execute(delete(Interaction).where(Interaction.id.in_(chunk)))
+        gone = delete(Interaction).where(Interaction.id.in_(chunk))
+        erased.remember(db.session.execute(gone.returning(Interaction.source_id, Interaction.external_id)).all())
     counts.update(_delete_owned(ids))
     for cid in ids:  # deepest first: a merged customer's row names the one it went into
         db.session.execute(delete(Customer).where(Customer.id == cid))

@@ -16,13 +16,11 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crm import audit
 from crm.columns import utcnow
 from crm.errors import Conflict, InvalidPayload, NotFound
-from crm.extensions import db
+from crm.extensions import db, insert_ignoring_conflicts
 from crm.profiles import matching
 from crm.profiles.merge import merge_by_person
 from crm.profiles.models import Customer, DuplicateSuggestion, MergeBlock
@@ -101,11 +99,9 @@ def _upsert(lo: int, hi: int, score: float, reasons: list[str], row: DuplicateSu
             row.score, row.reasons = score, reasons
         return
     # Two workers may find the same pair at once (each from its own side): the first insert wins.
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     db.session.execute(
-        insert(DuplicateSuggestion)
-        .values(
+        insert_ignoring_conflicts(DuplicateSuggestion, "customer_a_id", "customer_b_id").values(
             customer_a_id=lo,
             customer_b_id=hi,
             score=score,
@@ -115,7 +111,6 @@ def _upsert(lo: int, hi: int, score: float, reasons: list[str], row: DuplicateSu
             created_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["customer_a_id", "customer_b_id"])
     )
 
 
