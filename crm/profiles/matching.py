@@ -229,7 +229,7 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
     wanted: dict[int, tuple[str, str]] = {}
     for record in records:
         f = features(record)
-        for value in (f.first, f.last):
+        for value in (f.first, f.last, f.mail_first):  # a first name read from the email is weighed too
             for kind in ("first", "last"):
                 if value:
                     wanted[key_hash(frequency_key(kind, value))] = (kind, value)

@@ -3,15 +3,16 @@
 Pure scoring on plain data. `candidate_pairs` blocks records on cheap keys (postcode, phonetic surname,
 birth date, email, phone digits) so the work stays near-linear; `score_pair` weighs the evidence the
 Fellegi-Sunter way, as log-odds per field, with agreement on a common value (John, Smith, a big
-postcode) worth less than on a rare one when `Frequencies` of the population are given. Its result is
-only ever a suggestion for a person to confirm, with the reasons a person can read.
+postcode) worth less than on a rare one when `Frequencies` of the population are given. Names are
+weighed in crm/profiles/names.py; phones place a customer in a city (by the area code, as the
+population's own records place it) or a country. Its result is only ever a suggestion for a person to
+confirm, with the reasons a person can read.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,26 +20,26 @@ from datetime import date
 from functools import lru_cache
 
 import jellyfish
+import phonenumbers
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from crm.profiles.nicknames import are_nicknames, known_first_names, name_groups, related_names
+from crm.profiles.names import Person, agreement, compare_names, first_from_mailboxes, fold, one_slip, split_name
+from crm.profiles.nicknames import name_groups
 
 THRESHOLD = 0.8
 BLOCK_CAP = 200  # a block this big (a shared ZIP, "Smith J") is too common to say anything
 # Log-odds of "same person" before any evidence: about one duplicate per ten customers.
 DUPLICATE_RATE = 0.1
 HOUSEHOLD_CAP = 9.5  # surname and address together say "same household" at most: relatives share both
-NAME_CAP = 12.0
+PHONE_PREFIX = 4  # +1 415...: the country code and area code of a North American number
+PLACE_KEPT = 0.9  # a duplicate's phone still places it where its other profile lives
+KINDS = ("first", "last", "postcode", "city", "domain", "country", "phone prefix", "phone prefix city")
 MEMO_LIMIT = 500_000
 HOUSEHOLD_FIRST_NAME = 5.0
-_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "đ": "d", "ı": "i"})
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SEPARATORS = re.compile(r"[._-]")
-_TITLES = frozenset("mr mrs ms miss dr prof sir jr sr ii iii iv".split())
-_PARTICLES = frozenset("van von der den de del della di da la le du st".split())
 _STREET_WORDS = {"street": "st", "road": "rd", "avenue": "ave", "lane": "ln", "drive": "dr", "boulevard": "blvd"}
-DEFAULT_SHARES = {"first": 0.01, "last": 0.004, "postcode": 0.002, "city": 0.05}  # without Frequencies
+DEFAULT_SHARES = {"first": 0.01, "last": 0.004, "postcode": 0.002, "city": 0.05, "country": 0.3}  # without Frequencies
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,12 @@ class Suggestion:
 class Frequencies:
     """How many of `total` records carry each value, the u-probabilities of the scoring.
 
-    `counts` maps "first", "last", "postcode", "city" and "domain" (of emails) to {value: records}, the
-    values folded as `features` folds them. A table left out falls back to DEFAULT_SHARES (a missing
-    "domain" table reads every one-letter domain difference as a typo).
+    `counts` maps each of KINDS to {value: records}, the values folded as `features` folds them:
+    "first", "last", "postcode", "city", "domain" (of emails), "country" (of the address, or else of
+    the phones), and for records with a city "phone prefix" (+1 415 as "1415") and "phone prefix
+    city" ("1415 san francisco"), from which the city of an area code is learnt. A table left out
+    falls back to DEFAULT_SHARES (a missing "domain" table reads every one-letter domain difference as
+    a typo; missing phone tables place no phone in a city).
     """
 
     total: int = 10_000
@@ -92,7 +96,7 @@ class Frequencies:
 
     @classmethod
     def from_records(cls, records: Iterable[PersonRecord]) -> Frequencies:
-        counts: dict[str, Counter] = {k: Counter() for k in ("first", "last", "postcode", "city", "domain")}
+        counts: dict[str, Counter] = {k: Counter() for k in KINDS}
         total = 0
         for record in records:
             total += 1
@@ -101,6 +105,11 @@ class Frequencies:
                 if value:
                     counts[key][value] += 1
             counts["domain"].update(e.rpartition("@")[2] for e in f.emails)
+            counts["country"].update({f.country} if f.country else f.phone_countries)
+            if f.city:
+                prefixes = {d[:PHONE_PREFIX] for d in f.phone_digits}
+                counts["phone prefix"].update(prefixes)
+                counts["phone prefix city"].update(f"{p} {f.city}" for p in prefixes)
         return cls(total=max(total, 2), counts=counts)
 
     def count(self, kind: str, value: str) -> int | None:
@@ -111,6 +120,24 @@ class Frequencies:
             return sum(t.get(value, 0) for t in tables) if tables else None
         table = self.counts.get(kind)
         return None if table is None else table.get(value, 0)
+
+    def phone_city(self, digits: str) -> str | None:
+        """The city of a phone number's area code (+1 415: San Francisco) where the population's own
+        records with both nearly all give one; None for a mobile prefix spread over a country, or
+        without the "phone prefix" tables."""
+        cities = self.memo.get("phone cities")
+        if cities is None:
+            cities = self.memo["phone cities"] = self._phone_cities()
+        return cities.get(digits[:PHONE_PREFIX])
+
+    def _phone_cities(self) -> dict[str, str]:
+        with_city = self.counts.get("phone prefix", {})
+        found: dict[str, str] = {}
+        for key, n in self.counts.get("phone prefix city", {}).items():
+            prefix, _, city = key.partition(" ")
+            if with_city.get(prefix, 0) >= 5 and n >= 0.8 * with_city[prefix]:
+                found[prefix] = city
+        return found
 
     def share(self, kind: str, value: str) -> float:
         """The chance a record of someone else carries `value`; the pair itself is left out."""
@@ -124,34 +151,6 @@ class Frequencies:
 
 
 NO_FREQUENCIES = Frequencies()
-
-
-def fold(text: str | None) -> str:
-    """Lower-case ASCII words: accents dropped (José -> jose), punctuation to spaces, O'Brien -> obrien."""
-    if not text:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower().replace("'", "")
-    return _NON_ALNUM.sub(" ", plain).strip()
-
-
-def _split_name(record: PersonRecord) -> tuple[str, str]:
-    first, last = fold(record.first_name), fold(record.last_name)
-    if not first and not last and record.name:
-        raw = record.name
-        if "," in raw:  # "DOE, JANE"
-            last, _, first = (fold(p) for p in raw.partition(","))
-        else:
-            words = [w for w in fold(raw).split() if w not in _TITLES]
-            if len(words) == 1:
-                return words[0], ""
-            cut = len(words) - 1
-            while cut > 1 and words[cut - 1] in _PARTICLES:
-                cut -= 1
-            first, last = " ".join(words[:cut]), " ".join(words[cut:])
-    first_words = [w for w in first.split() if w not in _TITLES]
-    last_words = [w for w in last.split() if w not in _TITLES]
-    return (first_words[0] if first_words else ""), "".join(last_words)
 
 
 def _line1(text: str | None) -> tuple[str, str]:
@@ -177,12 +176,14 @@ class Features:
     phone_digits: tuple[str, ...]
     invalid_digits: tuple[str, ...]
     birth_date: date | None
+    mail_first: str  # a first name read from the email address, when the record has a surname only
+    phone_countries: frozenset[str]
 
 
 @lru_cache(maxsize=1 << 16)
 def features(record: PersonRecord) -> Features:
     """The folded, comparable form of a record, computed once per record."""
-    first, last = _split_name(record)
+    first, last = split_name(record.first_name, record.last_name, record.name)
     line1, house = _line1(record.line1)
     emails = tuple(e.strip().lower() for e in record.emails if e and "@" in e)
     return Features(
@@ -199,7 +200,16 @@ def features(record: PersonRecord) -> Features:
             d for d in (re.sub(r"\D", "", p).lstrip("0") for p in record.invalid_phones if p) if len(d) >= 7
         ),
         birth_date=record.birth_date,
+        mail_first="" if first else first_from_mailboxes(last, tuple(_local(e) for e in emails)),
+        phone_countries=frozenset(filter(None, (_phone_country(p) for p in record.phones if p))),
     )
+
+
+def _phone_country(e164: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
 
 
 # --- blocking -----------------------------------------------------------------------------------
@@ -214,7 +224,7 @@ def blocking_keys(record: PersonRecord) -> set[str]:
         keys.add(f"pc~:{''.join(sorted(f.postcode))}")  # transposed digits land in the same block
     if f.birth_date:
         keys.add(f"bd:{f.birth_date.isoformat()}")
-    keys.update(_name_keys(f.first, f.last))
+    keys.update(_name_keys(f.first or f.mail_first, f.last))
     for email in f.emails:
         keys.add(f"el:{_local(email)}")
         # One-deletion neighbourhood: two addresses one edit apart always share one of these.
@@ -274,122 +284,20 @@ class _Evidence:
             self.reasons.append((weight, reason))
 
 
-def _agreement(share: float, m: float = 0.9) -> float:
-    return math.log(m / share)
-
-
-def _one_slip(a: str, b: str) -> bool:
-    """One keystroke apart (a swap of neighbours counts as one), or very close for long names."""
-    if min(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1:
-        return True
-    return min(len(a), len(b)) >= 6 and JaroWinkler.similarity(a, b) >= 0.93
-
-
-def _is_rare(kind: str, value: str, freq: Frequencies) -> bool:
-    """Seen at most twice (the pair itself): more likely a misspelling than a name of its own."""
-    if kind == "first" and value in known_first_names():
-        return False  # Marge is a name, however few Marges there are
-    count = freq.count(kind, value)
-    return True if count is None else count <= 2
-
-
-def _typo_of(a: str, b: str, kind: str, freq: Frequencies) -> bool:
-    """One slip apart and not two real names (Mark and Mary are both names; Jonh is not)."""
-    if not _one_slip(a, b):
-        return False
-    ca, cb = freq.count(kind, a), freq.count(kind, b)
-    if ca is None or cb is None:
-        return kind == "last" or _is_rare(kind, a, freq) or _is_rare(kind, b, freq)
-    # A misspelling is far rarer than the name it garbles: one typist in a few hundred makes that slip.
-    rare, common = sorted((ca, cb))
-    return rare <= 2 or rare * 50 <= common
-
-
-def _first_names(a: str, b: str, freq: Frequencies) -> tuple[str, float, str | None]:
-    """(relation, log-odds, reason) of two folded first names."""
-    # The commoner spelling's frequency: a typo of Paul says no more than Paul does.
-    share = max(freq.share("first", a), freq.share("first", b))
-    same = min(_agreement(share), 7.0)
-    if a == b:
-        return "same", same, None
-    short, long = sorted((a, b), key=lambda n: (len(n), n))
-    if are_nicknames(a, b):
-        return "nickname", same - 1.0, f"{short.title()} and {long.title()} are one name (nickname)"
-    if len(short) == 1 and long.startswith(short):
-        return "initial", 0.5, f"first initial {short.upper()} matches {long.title()}"
-    if len(short) >= 3 and len(long) - len(short) >= 2 and long.startswith(short):  # not Paul / Paula
-        return "prefix", same - 1.5, f"{short.title()} is short for {long.title()}"
-    if _typo_of(a, b, "first", freq):
-        return "typo", same - 1.5, None
-    for x, y in ((a, b), (b, a)):
-        if _is_rare("first", x, freq) and any(_one_slip(x, n) for n in related_names(y) - {y}):
-            return "typo", same - 2.5, f"{x.title()} looks like a misspelt nickname of {y.title()}"
-    if (_is_rare("first", a, freq) or _is_rare("first", b, freq)) and JaroWinkler.similarity(a, b) >= 0.8:
-        return "variant", 0.0, None  # a misspelling of something close: neither for nor against
-    # Different first names: relatives at one address, twins even, so nearly a veto.
-    return "different", -9.0, None
-
-
-def _last_names(a: str, b: str, freq: Frequencies) -> tuple[str, float]:
-    share = max(freq.share("last", a), freq.share("last", b))
-    if a == b:
-        return "same", min(_agreement(share), 8.0)
-    if len(a) >= 4 and len(b) >= 4 and (a.startswith(b) or b.startswith(a)):
-        return "compound", min(_agreement(share), 8.0) - 2.0  # Garcia Lopez / Garcia
-    if _typo_of(a, b, "last", freq):
-        return "typo", min(_agreement(share), 8.0) - 1.5
-    return "different", -4.0
-
-
-_AGREEING = frozenset(("same", "nickname", "prefix", "initial", "typo", "variant", "compound"))
-_PLAINLY_SAME = frozenset(("same", "nickname"))  # no swapped reading can do better
-
-
 def _names(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> tuple[str | None, str | None]:
-    """Name evidence, in the orientation that fits best; returns the (first, last) relations."""
-    best = _name_evidence(fa.first, fa.last, fb.first, fb.last, freq)
-    swap = False
-    if fa.first and fa.last and fb.first and fb.last and not set(best[5]) <= _PLAINLY_SAME:
-        # Either record may be the swapped one, which decides whether a value is weighed as a first
-        # name or a surname; of the readings where both names agree, take the less flattering.
-        readings = [
-            e
-            for e in (
-                _name_evidence(fa.last, fa.first, fb.first, fb.last, freq),
-                _name_evidence(fa.first, fa.last, fb.last, fb.first, freq),
-            )
-            if set(e[5]) <= _AGREEING
-        ]
-        swapped = min(readings, key=lambda e: e[0]) if readings else None
-        if swapped is not None and swapped[0] > best[0] + 1.0:
-            best, swap = swapped, True
-    _, first, last, sim, reasons, relations = best
-    if swap:
-        reasons.append("first and last names swapped")
-    ev.add("name", min(first, NAME_CAP) - (0.5 if swap else 0.0))
-    ev.add("household", last)
-    if sim is not None:
-        text = "same name" if sim >= 0.999 else f"names {sim:.2f} similar"
-        ev.reasons.append((max(first + last, 0.1), text))
-    ev.reasons.extend((1.0, r) for r in reasons)
-    return relations
+    """Name evidence (crm/profiles/names.py); returns the (first, last) relations."""
+    found = compare_names(_person(fa), _person(fb), freq)
+    ev.add("name", found.first)
+    ev.add("household", found.last)
+    if found.similarity is not None:
+        text = "same name" if found.similarity >= 0.999 else f"names {found.similarity:.2f} similar"
+        ev.reasons.append((max(found.first + found.last, 0.1), text))
+    ev.reasons.extend((1.0, r) for r in found.reasons)
+    return found.relations
 
 
-def _name_evidence(af: str, al: str, bf: str, bl: str, freq: Frequencies):
-    """(total, first log-odds, last log-odds, similarity for the reasons, extra reasons, relations)."""
-    first = last = 0.0
-    first_rel = last_rel = None
-    sims, reasons = [], []
-    if af and bf:
-        first_rel, first, reason = freq.compared("first", af, bf, _first_names)
-        sims.append(1.0 if reason or af == bf else JaroWinkler.similarity(af, bf))
-        if reason:
-            reasons.append(reason)
-    if al and bl:
-        last_rel, last = freq.compared("last", al, bl, _last_names)
-        sims.append(1.0 if al == bl else JaroWinkler.similarity(al, bl))
-    sim = sum(sims) / len(sims) if sims else None
-    return first + last, first, last, sim, reasons, (first_rel, last_rel)
+def _person(f: Features) -> Person:
+    return Person(f.first or f.mail_first, f.last, first_from_mail=bool(f.mail_first and not f.first))
 
 
 def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bool:
@@ -403,19 +311,19 @@ def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bo
         share = max(freq.share("postcode", fa.postcode), freq.share("postcode", fb.postcode))
         if fa.postcode == fb.postcode:
             postcode_agrees = True
-            ev.add("household", _agreement(share), "same postcode")
+            ev.add("household", agreement(share), "same postcode")
         elif (
             OSA.distance(fa.postcode, fb.postcode) == 1
             and sorted(fa.postcode) == sorted(fb.postcode)
             and not cities_differ
         ):
             postcode_agrees = True
-            ev.add("household", _agreement(share) - 2.0, "postcode digits transposed")
+            ev.add("household", agreement(share) - 2.0, "postcode digits transposed")
         else:
             ev.add("household", -2.0)
     if fa.city and fb.city and not postcode_agrees:
-        if fa.city == fb.city or JaroWinkler.similarity(fa.city, fb.city) >= 0.95:
-            ev.add("household", _agreement(max(freq.share("city", fa.city), freq.share("city", fb.city))), "same city")
+        if _same_city(fa.city, fb.city):
+            ev.add("household", agreement(max(freq.share("city", fa.city), freq.share("city", fb.city))), "same city")
         elif not (fa.postcode and fb.postcode):
             ev.add("household", -2.0)
     if not (fa.line1 and fb.line1):
@@ -428,6 +336,54 @@ def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bo
         # customer's street differs too, so it says nothing more).
         ev.add("household", -1.5)
     return False
+
+
+def _phone_places(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> None:
+    """Where someone lives, as their phones say it: the city of an area code, or else the country.
+    They stand in for an address the other profile lacks; and where the two cities differ, a phone
+    from the other profile's city says its owner moved and kept the number."""
+    pa, pb = _phone_cities(fa, freq), _phone_cities(fb, freq)
+    if fa.city and fb.city:
+        if not _same_city(fa.city, fb.city):
+            kept = (pa & ({fb.city} | pb)) | (pb & {fa.city})
+            if kept:
+                share = min(freq.share("city", c) for c in kept)
+                ev.add("household", agreement(share), "a phone number from the other profile's city")
+        return
+    if fa.postcode and fb.postcode:
+        return  # the postcodes have said where
+    cities = ({fa.city} if fa.city else pa), ({fb.city} if fb.city else pb)
+    if _places(*cities, "city", freq, ev, "phone number from the same city"):
+        return
+    if not (fa.country and fb.country):  # two address countries: _address has weighed them
+        countries = (
+            ({fa.country} if fa.country else fa.phone_countries),
+            ({fb.country} if fb.country else fb.phone_countries),
+        )
+        _places(*countries, "country", freq, ev, "phone number from the same country")
+
+
+def _phone_cities(f: Features, freq: Frequencies) -> set[str]:
+    return {c for c in map(freq.phone_city, f.phone_digits) if c}
+
+
+def _same_city(a: str, b: str) -> bool:
+    return a == b or JaroWinkler.similarity(a, b) >= 0.95
+
+
+def _places(ours: set[str], theirs: set[str], kind: str, freq: Frequencies, ev: _Evidence, reason: str) -> bool:
+    """Weigh two sets of places (cities or countries) where someone lives; False if either is empty."""
+    if not (ours and theirs):
+        return False
+    common = ours & theirs
+    if common:
+        # Never against: in a population nearly all from one country, agreeing on it says nothing.
+        weight = max(agreement(min(freq.share(kind, c) for c in common), PLACE_KEPT), 0.0)
+        ev.add("household", weight, reason if weight >= 1.0 else None)
+    else:
+        share = max(freq.share(kind, c) for c in ours | theirs)
+        ev.add("household", math.log((1.0 - PLACE_KEPT) / max(1.0 - share, 1.0 - PLACE_KEPT)))
+    return True
 
 
 def _birth_dates(a: date | None, b: date | None, ev: _Evidence) -> None:
@@ -487,7 +443,7 @@ def _email_pair(x: str, y: str, names: set[str], freq: Frequencies) -> tuple[flo
     like_x, like_y = _SEPARATORS.sub("", base_x) in names, _SEPARATORS.sub("", base_y) in names
     name_like = like_x or like_y
     # One edit, counting a swap of neighbouring letters as one: "gmial" is a single slip.
-    if lx == ly and OSA.distance(dx, dy) <= 1 and _typo_of(dx, dy, "domain", freq):
+    if lx == ly and OSA.distance(dx, dy) <= 1 and _domain_typo(dx, dy, freq):
         return 8.0, "emails one edit apart"  # gmial.com, but not mail.com against gmail.com
     if lx != ly and dx == dy and OSA.distance(lx, ly) <= 1:
         changed = _changed(lx, ly)
@@ -506,6 +462,18 @@ def _email_pair(x: str, y: str, names: set[str], freq: Frequencies) -> tuple[flo
             return 1.5, "same email name at another domain"
         return (7.0 if len(base_x) >= 6 else 3.0), "same email name at another domain"
     return 0.0, None
+
+
+def _domain_typo(a: str, b: str, freq: Frequencies) -> bool:
+    """One slip apart, and the rarer domain a small fraction of the commoner: gmial.com is gmail.com
+    mistyped, while mail.com, a third of gmail.com's size, is a provider of its own."""
+    if not one_slip(a, b):
+        return False
+    ca, cb = freq.count("domain", a), freq.count("domain", b)
+    if ca is None or cb is None:
+        return True
+    rare, common = sorted((ca, cb))
+    return rare <= 2 or rare * 20 <= common
 
 
 def _phones(fa: Features, fb: Features, ev: _Evidence) -> None:
@@ -547,6 +515,7 @@ def explain_pair(
     ev = _Evidence()
     first_rel, last_rel = _names(fa, fb, freq, ev)
     same_address = _address(fa, fb, freq, ev)
+    _phone_places(fa, fb, freq, ev)
     if same_address and last_rel == "same" and first_rel in ("same", "nickname", "prefix", "typo"):
         # Relatives share a surname and an address but hardly ever a first name: within one household
         # an agreeing first name says more than its frequency in the whole population does.
