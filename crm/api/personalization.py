@@ -177,10 +177,13 @@ def customer_agent_view(customer_id: int, args):
     body = agent_view.cached(customer, variant)
     if body is not None:
         return _json(body, "hit")
-    view = _PERSONALIZED.dump(agent_view.personalize(customer))
+    personalized = agent_view.personalize_later(customer)  # its Elasticsearch search runs meanwhile
     page = timeline(customer.id, limit=args["timeline_limit"])
-    view["profile"] = customer_body(customer)
-    view["timeline"] = {"items": [interaction_body(i, page.cases) for i in page.items], "next_cursor": page.next_cursor}
+    profile = customer_body(customer)
+    items = [interaction_body(i, page.cases) for i in page.items]
+    view = _PERSONALIZED.dump(personalized())
+    view["profile"] = profile
+    view["timeline"] = {"items": items, "next_cursor": page.next_cursor}
     body = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
     agent_view.remember(customer, body, variant)
     return _json(body, "miss")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
@@ -25,7 +26,7 @@ from crm.personalization.actions import next_best_actions
 from crm.personalization.catalog_db import product_table, refresh_if_stale
 from crm.personalization.context import build_context
 from crm.personalization.loader import load_customer
-from crm.personalization.recommend_db import recommend
+from crm.personalization.recommend_db import recommend_later
 from crm.profiles.models import Customer
 
 DEFAULT_TTL_S = 300
@@ -34,6 +35,13 @@ LRU_SIZE = 2048
 
 def personalize(customer: Customer, now: datetime | None = None) -> dict:
     """{context, actions, recommendations, generated_at} for one customer, plain values (the API serialises)."""
+    return personalize_later(customer, now)()
+
+
+def personalize_later(customer: Customer, now: datetime | None = None) -> Callable[[], dict]:
+    """`personalize` in two steps: the facts are read and the recommendations' search is sent now; the
+    returned function finishes the view. The agent view reads the profile and the timeline in between,
+    while Elasticsearch answers (the search was the slowest part of the slowest views)."""
     now = now or utcnow()
     config = current_app.config
     loaded = load_customer(customer)
@@ -42,18 +50,24 @@ def personalize(customer: Customer, now: datetime | None = None) -> dict:
         # The product model is derived data: the worker (or, without Redis, this request) rebuilds it.
         jobs.enqueue(refresh_if_stale, once_key="personalization.product_model")
         table = product_table()
-    context = build_context(loaded.facts, now, config["BASE_CURRENCY"])
-    actions = next_best_actions(
-        loaded.facts, now, sla_hours=config["CASE_SLA_HOURS"], catalogue=table.catalogue, value=context["value"]
-    )
-    return {
-        "customer_id": customer.id,
-        "version": customer.version,
-        "generated_at": now,
-        "context": context,
-        "actions": actions,
-        "recommendations": recommend(loaded, table=table),
-    }
+    recommendations = recommend_later(loaded, table=table)
+    customer_id, version = customer.id, customer.version
+
+    def finish() -> dict:
+        context = build_context(loaded.facts, now, config["BASE_CURRENCY"])
+        actions = next_best_actions(
+            loaded.facts, now, sla_hours=config["CASE_SLA_HOURS"], catalogue=table.catalogue, value=context["value"]
+        )
+        return {
+            "customer_id": customer_id,
+            "version": version,
+            "generated_at": now,
+            "context": context,
+            "actions": actions,
+            "recommendations": recommendations(),
+        }
+
+    return finish
 
 
 _last_stale_check: dict[str, float] = {}

@@ -12,6 +12,7 @@ product model in both modes (one indexed read of their segments' top products).
 from __future__ import annotations
 
 from collections import ChainMap, Counter, defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -54,11 +55,7 @@ def _counts_from_database(table: ProductTable, basis: list[str], segment_ids: li
     return index, segment_popular(segment_ids)
 
 
-def _counts_from_elasticsearch(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int):
-    from crm.personalization.recommend_es import co_purchase_counts
-
-    # Each sku is a filter bucket with its own significant_terms: the latest ES_BASIS keep the search cheap.
-    found = co_purchase_counts(basis[:ES_BASIS], min_support)
+def _counts_from_elasticsearch(table: ProductTable, found, segment_ids: list[int]):
     # Counts Elasticsearch did not return (fallback candidates) come from the product model. A plain dict
     # first: a Counter answers 0 for a missing key, and ChainMap would never look further.
     counts = ChainMap(dict(found.counts), table.counter)
@@ -70,16 +67,32 @@ def _counts_from_elasticsearch(table: ProductTable, basis: list[str], segment_id
 
 def counts(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int = MIN_SUPPORT):
     """(PurchaseIndex with the counts the ranking reads, segment id -> its top skus)."""
+    return counts_later(table, basis, segment_ids, min_support)()
+
+
+def counts_later(
+    table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int = MIN_SUPPORT
+) -> Callable[[], tuple]:
+    """Start what `counts` reads: the Elasticsearch search is sent now, and the returned function waits
+    for it (falling back to the database's counts if it failed)."""
     from crm.search import uses_elasticsearch
 
-    if uses_elasticsearch():
-        from crm.search.elastic import ES_ERRORS, describe
+    if not uses_elasticsearch():
+        return lambda: _counts_from_database(table, basis, segment_ids)
+    from crm.personalization.recommend_es import co_purchase_counts_later
+    from crm.search.elastic import ES_ERRORS, describe
 
+    # Each sku is a filter bucket with its own significant_terms: the latest ES_BASIS keep the search cheap.
+    search = co_purchase_counts_later(basis[:ES_BASIS], min_support)
+
+    def finish() -> tuple:
         try:
-            return _counts_from_elasticsearch(table, basis, segment_ids, min_support)
+            return _counts_from_elasticsearch(table, search.result(), segment_ids)
         except ES_ERRORS as exc:
             jobs.warn_once("recommend-es", f"recommendations from the database: Elasticsearch failed ({describe(exc)})")
-    return _counts_from_database(table, basis, segment_ids)
+        return _counts_from_database(table, basis, segment_ids)
+
+    return finish
 
 
 def recommend(
@@ -89,18 +102,34 @@ def recommend(
     min_support: int = MIN_SUPPORT,
 ) -> list[dict]:
     """Up to `limit` recommendations {sku, name, score, reason, source}, best first."""
+    return recommend_later(loaded, limit, table, min_support)()
+
+
+def recommend_later(
+    loaded: LoadedCustomer,
+    limit: int = LIMIT,
+    table: ProductTable | None = None,
+    min_support: int = MIN_SUPPORT,
+) -> Callable[[], list[dict]]:
+    """`recommend` in two steps: the counts' search starts now, the returned function ranks once it is in,
+    so the caller can read the rest of a view meanwhile."""
     table = table or product_table()
     owned = owned_skus(loaded.facts)
     # Everything they own is excluded; the latest MAX_BASIS seed the candidates.
-    index, by_segment = counts(table, owned[:MAX_BASIS], list(loaded.segment_ids), min_support)
+    pending = counts_later(table, owned[:MAX_BASIS], list(loaded.segment_ids), min_support)
     names_by_id = dict(zip(loaded.segment_ids, loaded.facts.segments, strict=False))
-    return bought_together(
-        index,
-        owned,
-        names=table.names,
-        segments=[names_by_id[sid] for sid in loaded.segment_ids],
-        segment_popular={names_by_id[sid]: skus for sid, skus in by_segment.items()},
-        popular=table.popular,
-        limit=limit,
-        min_support=min_support,
-    )
+
+    def finish() -> list[dict]:
+        index, by_segment = pending()
+        return bought_together(
+            index,
+            owned,
+            names=table.names,
+            segments=[names_by_id[sid] for sid in loaded.segment_ids],
+            segment_popular={names_by_id[sid]: skus for sid, skus in by_segment.items()},
+            popular=table.popular,
+            limit=limit,
+            min_support=min_support,
+        )
+
+    return finish

@@ -17,11 +17,15 @@ database's counts.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from crm.personalization.recommend import MIN_SUPPORT
 
 CANDIDATES = 100  # per sku they own
+# The search runs here while the request thread reads the rest of the view from the database; the
+# threads only wait on Elasticsearch (no app context, no session).
+_SEARCHES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm-recommend")
 
 
 @dataclass
@@ -61,9 +65,16 @@ def parse(response: dict) -> EsCounts:
 
 def co_purchase_counts(basis: list[str], min_support: int = MIN_SUPPORT) -> EsCounts:
     """Run the search; raises the client's errors (the caller falls back to the database)."""
+    return co_purchase_counts_later(basis, min_support).result()
+
+
+def co_purchase_counts_later(basis: list[str], min_support: int = MIN_SUPPORT) -> Future[EsCounts]:
+    """The same search, sent on a worker thread: its result (or the client's error) when it arrives."""
     from crm.search.elastic import alias, client
 
     if not basis:
-        return EsCounts()
-    response = client().search(index=alias("customer"), **query_body(basis, min_support))
-    return parse(response.body)
+        done: Future[EsCounts] = Future()
+        done.set_result(EsCounts())
+        return done
+    es, index, body = client(), alias("customer"), query_body(basis, min_support)
+    return _SEARCHES.submit(lambda: parse(es.search(index=index, **body).body))
