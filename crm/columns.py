@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -11,6 +13,16 @@ from sqlalchemy.types import TypeDecorator
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_loads(data: str | bytes):
+    """How JSON columns are read: orjson, several times faster than the standard library on the
+    documents the index is built from; the standard library for the little orjson refuses (integers
+    past 64 bits, which a provider's payload may carry)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 class UTCDateTime(TypeDecorator):

@@ -99,10 +99,13 @@ def load_config(instance_path: str) -> dict:
 
 
 def _engine_options(database_url: str) -> dict:
+    from crm.columns import json_loads
+
     if database_url.startswith("sqlite"):
         # One writer at a time; wait for the lock rather than failing at once.
-        return {"connect_args": {"timeout": 30}}
+        return {"connect_args": {"timeout": 30}, "json_deserializer": json_loads}
     return {
+        "json_deserializer": json_loads,
         "pool_pre_ping": True,
         "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
         "max_overflow": _env_int("DATABASE_MAX_OVERFLOW", 10),

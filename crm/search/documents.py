@@ -34,7 +34,7 @@ def _iso(value) -> str | None:
 
 def _rows_by_customer(stmt) -> dict[int, list]:
     out: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(stmt).all():  # all at once: a fetch per row costs more than the row
         out[row[0]].append(row)
     return out
 
@@ -45,11 +45,13 @@ def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
     if not ids:
         return {}
     t = Customer.__table__
-    rows = {r.id: r for r in db.session.execute(select(t).where(id_in(t.c.id, ids)))}
+    rows = {r.id: r for r in db.session.execute(select(t).where(id_in(t.c.id, ids))).all()}
     live = [i for i, r in rows.items() if r.status == "active"]
     related = _related(live)
     _, fields_for = mappings.segment_extension()
-    extra = fields_for(live) if (fields_for and live) else {}
+    # The segment fields read what was just read here again unless told: the same rows, one read each.
+    known = {"customers": {i: rows[i] for i in live}, **related}
+    extra = fields_for(live, known) if (fields_for and live) else {}
     out: dict[int, dict | None] = {}
     for cid in ids:
         row = rows.get(cid)
@@ -185,7 +187,7 @@ def _purchase_values(ids: list[int]) -> dict[int, tuple[list, list, list]]:
     """customer id -> (order numbers, skus, categories) as stored."""
     if db.engine.dialect.name == "postgresql":
         rows = db.session.execute(_PURCHASE_VALUES.bindparams(bindparam("ids", ids, type_=ARRAY(BigInteger))))
-        return {cid: (orders, skus, categories) for cid, orders, skus, categories in rows}
+        return {cid: (orders, skus, categories) for cid, orders, skus, categories in rows.all()}
     inter = Interaction.__table__
     out: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
     for cid, data in db.session.execute(
@@ -274,7 +276,7 @@ def interaction_docs(ids: Iterable[int]) -> dict[int, dict | None]:
         return {}
     t = Interaction.__table__
     cols = [t.c[name] for name in INTERACTION_COLUMNS]
-    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(id_in(t.c.id, ids)))}
+    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(id_in(t.c.id, ids))).all()}
     return {i: found.get(i) for i in ids}
 
 

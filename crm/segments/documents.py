@@ -92,8 +92,8 @@ def iso_ms(value: datetime | None) -> str | None:
     """2026-05-01T12:00:00.123Z: UTC, milliseconds, fixed width (string order is time order)."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, and this runs for every activity entry indexed.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def nps_category(score: int | None) -> str | None:
@@ -158,33 +158,47 @@ def activity_entry(channel, type_, direction, occurred_at, data, base_currency: 
     return entry
 
 
-def fields_for(customer_ids: list[int]) -> dict[int, dict]:
-    """{customer id: {"segment_fields": {...}}} for the customers that exist, computed in bulk."""
+def fields_for(customer_ids: list[int], known: dict | None = None) -> dict[int, dict]:
+    """{customer id: {"segment_fields": {...}}} for the customers that exist, computed in bulk.
+
+    `known`: rows the caller has read already for these very customers, so they are not read twice
+    (the search documents read them in the same transaction): "customers" {id: row}, and customer id ->
+    rows for "identifiers" (customer_id, kind, value), "attributes" (customer_id, key, origin, value)
+    and "segments" (customer_id, segment_id).
+    """
     out: dict[int, dict] = {}
     ids = sorted({int(c) for c in customer_ids})
     for start in range(0, len(ids), CHUNK):
-        out.update(_chunk(ids[start : start + CHUNK]))
+        out.update(_chunk(ids[start : start + CHUNK], known))
     return out
 
 
-def _chunk(ids: list[int]) -> dict[int, dict]:
-    fields = {cid: _profile(row) for cid, row in _customers(ids).items()}
+def _chunk(ids: list[int], known: dict | None = None) -> dict[int, dict]:
+    if known is None:
+        rows = _customers(ids)
+    else:
+        rows = {cid: known["customers"][cid] for cid in ids if cid in known["customers"]}
+    fields = {cid: _profile(row) for cid, row in rows.items()}
     if not fields:
         return {}
     found = list(fields)
-    for cid, kind in db.session.execute(
-        select(Identifier.customer_id, Identifier.kind).where(Identifier.customer_id.in_(found)).distinct()
-    ):
+    if known is None:
+        kinds = db.session.execute(
+            select(Identifier.customer_id, Identifier.kind).where(Identifier.customer_id.in_(found)).distinct()
+        ).all()
+    else:
+        kinds = {(r.customer_id, r.kind) for cid in found for r in known["identifiers"].get(cid, ())}
+    for cid, kind in kinds:
         fields[cid]["identifiers"].append(kind)
     for cid, channel, last in db.session.execute(
         select(Interaction.customer_id, Interaction.channel, func.max(Interaction.occurred_at))
         .where(Interaction.customer_id.in_(found))
         .group_by(Interaction.customer_id, Interaction.channel)
-    ):
+    ).all():
         fields[cid]["last_at"][channel] = iso_ms(last)
-    _attributes(found, fields)
+    _attributes(found, fields, None if known is None else known["attributes"])
     _activity(found, fields)
-    _memberships(found, fields)
+    _memberships(found, fields, None if known is None else known["segments"])
     for item in fields.values():
         item["identifiers"].sort()
         item["channels"] = sorted(item["last_at"])
@@ -196,7 +210,8 @@ def _customers(ids: list[int]) -> dict[int, Customer]:
     return {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(ids)))}
 
 
-def _profile(c: Customer) -> dict:
+def _profile(c) -> dict:
+    """The typed profile fields of a customer (an ORM object or a row of the customers table)."""
     item: dict = {"customer_id": c.id}
     item["display_name"] = c.display_name.lower() if c.display_name else None
     item["last_channel"] = c.last_channel.lower() if c.last_channel else None
@@ -211,18 +226,21 @@ def _profile(c: Customer) -> dict:
     return item
 
 
-def _attributes(ids: list[int], fields: dict[int, dict]) -> None:
+def _attributes(ids: list[int], fields: dict[int, dict], known: dict[int, list] | None = None) -> None:
     effective: dict[tuple[int, str], object] = {}
-    rows = db.session.execute(
-        select(CustomerAttribute.customer_id, CustomerAttribute.key, CustomerAttribute.origin, CustomerAttribute.value)
-        .where(CustomerAttribute.customer_id.in_(ids))
-        .order_by(CustomerAttribute.customer_id, CustomerAttribute.key)
-    )
+    if known is None:
+        rows = db.session.execute(
+            select(
+                CustomerAttribute.customer_id, CustomerAttribute.key, CustomerAttribute.origin, CustomerAttribute.value
+            ).where(CustomerAttribute.customer_id.in_(ids))
+        ).all()
+    else:
+        rows = [(r.customer_id, r.key, r.origin, r.value) for cid in ids for r in known.get(cid, ())]
     for cid, key, origin, value in rows:
         # An agent's pinned value wins over the channel's (crm.profiles.attributes.effective).
         if origin == "agent" or (cid, key) not in effective:
             effective[(cid, key)] = value
-    for (cid, key), value in sorted(effective.items()):
+    for (cid, key), value in sorted(effective.items(), key=lambda item: item[0]):
         fields[cid]["attributes"].extend(attribute_entries(key, value))
 
 
@@ -269,7 +287,7 @@ def _activity(ids: list[int], fields: dict[int, dict]) -> None:
         )
         .where(recent.c.rn <= ACTIVITY_LIMIT)
         .order_by(recent.c.customer_id, recent.c.rn)
-    )
+    ).all()
     grouped: dict[int, list] = defaultdict(list)
     for cid, channel, type_, direction, occurred_at, data in rows:
         grouped[cid].append(activity_entry(channel, type_, direction, _aware(occurred_at), data, base))
@@ -284,10 +302,14 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _memberships(ids: list[int], fields: dict[int, dict]) -> None:
+def _memberships(ids: list[int], fields: dict[int, dict], known: dict[int, list] | None = None) -> None:
     from crm.segments.models import SegmentMember
 
-    for cid, sid in db.session.execute(
-        select(SegmentMember.customer_id, SegmentMember.segment_id).where(SegmentMember.customer_id.in_(ids))
-    ):
+    if known is None:
+        rows = db.session.execute(
+            select(SegmentMember.customer_id, SegmentMember.segment_id).where(SegmentMember.customer_id.in_(ids))
+        ).all()
+    else:
+        rows = [(r.customer_id, r.segment_id) for cid in ids for r in known.get(cid, ())]
+    for cid, sid in rows:
         fields[cid]["segments"].append(sid)
