@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -92,8 +91,7 @@ def first_from_mailboxes(last: str, mailboxes: tuple[str, ...]) -> str:
 # --- comparing two names --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     """A record's name as compared: folded first name and surname, and whether the first name was read
     from the email address because the record had none."""
 
@@ -102,8 +100,7 @@ class Person:
     first_from_mail: bool = False
 
 
-@dataclass(frozen=True)
-class NameComparison:
+class NameComparison(NamedTuple):  # a tuple: one is made for every candidate pair
     first: float  # log-odds from the first names (the individual's own)
     last: float  # log-odds from the surnames (shared with relatives)
     similarity: float | None  # 0-1 for the reasons; None when there was nothing to compare

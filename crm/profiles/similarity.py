@@ -180,6 +180,7 @@ class Features:
     birth_date: date | None
     mail_first: str  # a first name read from the email address, when the record has a surname only
     phone_countries: frozenset[str]
+    person: Person  # the name as crm/profiles/names.py compares it
 
 
 @lru_cache(maxsize=1 << 16)
@@ -188,6 +189,7 @@ def features(record: PersonRecord) -> Features:
     first, last = split_name(record.first_name, record.last_name, record.name)
     line1, house = _line1(record.line1)
     emails = tuple(e.strip().lower() for e in record.emails if e and "@" in e)
+    mail_first = "" if first else first_from_mailboxes(last, tuple(_local(e) for e in emails))
     return Features(
         first=first,
         last=last,
@@ -202,8 +204,9 @@ def features(record: PersonRecord) -> Features:
             d for d in (re.sub(r"\D", "", p).lstrip("0") for p in record.invalid_phones if p) if len(d) >= 7
         ),
         birth_date=record.birth_date,
-        mail_first="" if first else first_from_mailboxes(last, tuple(_local(e) for e in emails)),
+        mail_first=mail_first,
         phone_countries=frozenset(filter(None, (_phone_country(p) for p in record.phones if p))),
+        person=Person(first or mail_first, last, first_from_mail=bool(mail_first)),
     )
 
 
@@ -288,7 +291,7 @@ class _Evidence:
 
 def _names(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> tuple[str | None, str | None]:
     """Name evidence (crm/profiles/names.py); returns the (first, last) relations."""
-    found = compare_names(_person(fa), _person(fb), freq)
+    found = compare_names(fa.person, fb.person, freq)
     ev.add("name", found.first)
     ev.add("household", found.last)
     if found.similarity is not None:
@@ -296,10 +299,6 @@ def _names(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> tupl
         ev.reasons.append((max(found.first + found.last, 0.1), text))
     ev.reasons.extend((1.0, r) for r in found.reasons)
     return found.relations
-
-
-def _person(f: Features) -> Person:
-    return Person(f.first or f.mail_first, f.last, first_from_mail=bool(f.mail_first and not f.first))
 
 
 def _address(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) -> bool:
