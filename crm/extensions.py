@@ -40,3 +40,12 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def core_rows(stmt) -> list:
+    """All rows of a Core statement, in the session's transaction but past the ORM's result layer, which
+    costs more than the rows themselves where documents are built from hundreds of thousands of them."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # what session.execute would do first: pending changes are part of what is read
+    return session.connection().execute(stmt).all()

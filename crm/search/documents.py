@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy import text as text_sql
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crm.extensions import db
+from crm.extensions import core_rows, db
 from crm.profiles.models import Customer, CustomerAttribute, Identifier, Interaction
 from crm.search import mappings, text
 from crm.search.ids import id_in
@@ -34,7 +34,7 @@ def _iso(value) -> str | None:
 
 def _rows_by_customer(stmt) -> dict[int, list]:
     out: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(stmt).all():  # all at once: a fetch per row costs more than the row
+    for row in core_rows(stmt):
         out[row[0]].append(row)
     return out
 
@@ -45,7 +45,7 @@ def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
     if not ids:
         return {}
     t = Customer.__table__
-    rows = {r.id: r for r in db.session.execute(select(t).where(id_in(t.c.id, ids))).all()}
+    rows = {r.id: r for r in core_rows(select(t).where(id_in(t.c.id, ids)))}
     live = [i for i, r in rows.items() if r.status == "active"]
     related = _related(live)
     _, fields_for = mappings.segment_extension()
@@ -276,7 +276,7 @@ def interaction_docs(ids: Iterable[int]) -> dict[int, dict | None]:
         return {}
     t = Interaction.__table__
     cols = [t.c[name] for name in INTERACTION_COLUMNS]
-    found = {r.id: interaction_doc(r) for r in db.session.execute(select(*cols).where(id_in(t.c.id, ids))).all()}
+    found = {r.id: interaction_doc(r) for r in core_rows(select(*cols).where(id_in(t.c.id, ids)))}
     return {i: found.get(i) for i in ids}
 
 

@@ -15,6 +15,7 @@ import re
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import TransportError
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, helpers
+from elasticsearch.serializer import OrjsonSerializer
 from flask import current_app
 
 from crm.search import mappings
@@ -30,6 +31,9 @@ def client() -> Elasticsearch:
     if es is None:
         cfg = current_app.config
         kwargs = {"request_timeout": cfg["ELASTICSEARCH_TIMEOUT"], "max_retries": 1, "retry_on_timeout": False}
+        # The client's own orjson serializer: JSON was half the client's cost of a bulk request, and it
+        # holds the interpreter lock the drain builds the next documents under.
+        kwargs["serializer"] = OrjsonSerializer()
         if cfg.get("ELASTICSEARCH_API_KEY"):
             kwargs["api_key"] = cfg["ELASTICSEARCH_API_KEY"]
         if cfg.get("ELASTICSEARCH_CA_CERTS"):

@@ -82,6 +82,17 @@ def _no_commit_wait() -> None:
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+_CLAIM = text(
+    """
+    UPDATE outbox SET available_at = :available_at
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM outbox WHERE available_at <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING id, entity, entity_id, attempts
+    """
+)
+
+
 def _claim(limit: int) -> list[Claimed]:
     """Take up to `limit` due rows under a lease: other drains skip them while this one indexes them, and
     if this process dies they come due again when the lease runs out."""
@@ -90,9 +101,10 @@ def _claim(limit: int) -> list[Claimed]:
     lease = {"available_at": utcnow() + timedelta(seconds=LEASE_S)}
     returning = (OutboxEntry.id, OutboxEntry.entity, OutboxEntry.entity_id, OutboxEntry.attempts)
     if db.engine.dialect.name == "postgresql":
-        # One statement: two drains at once take different rows (skip locked), and the lease is set.
-        stmt = update(OutboxEntry).where(OutboxEntry.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
-        rows = [Claimed(*r) for r in db.session.execute(stmt.values(**lease).returning(*returning))]
+        # One statement: two drains at once take different rows (skip locked), and the lease is set. The
+        # ids go through ARRAY(...) so the update finds them by primary key: `id IN (subquery)` was planned
+        # as a hash join over the whole table, once per claim (quadratic in a long backlog).
+        rows = [Claimed(*r) for r in db.session.execute(_CLAIM, {"limit": limit, "now": utcnow(), **lease})]
     else:
         rows = [
             Claimed(*r) for r in db.session.execute(select(*returning).where(OutboxEntry.id.in_(due.scalar_subquery())))
