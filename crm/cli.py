@@ -32,8 +32,10 @@ def process_command(ids: tuple[int, ...]) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run the rq worker (and the periodic sweep and outbox drain)."""
+    from crm import freeze_startup_objects
     from crm.worker import run
 
+    freeze_startup_objects()
     run(burst=burst)
 
 

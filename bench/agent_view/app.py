@@ -45,6 +45,9 @@ def bench_app(database_url: str, *, migrate: bool = False, redis: bool = True, s
 
         with app.app_context():
             upgrade()
+    from crm import freeze_startup_objects
+
+    freeze_startup_objects()  # as wsgi.py does: the figures are the web process's
     return app
 
 

@@ -76,9 +76,11 @@ def bench_config(name: str, prefix: str, *, redis: bool = False, queue: str = "c
 def bench_app(name: str, prefix: str, **options):
     """The project's own app on a bench database and index prefix."""
     os.environ.setdefault("CRM_INSTANCE_PATH", tempfile.mkdtemp(prefix="crm-bench-"))
-    from crm import create_app
+    from crm import create_app, freeze_startup_objects
 
-    return create_app(bench_config(name, prefix, **options))
+    app = create_app(bench_config(name, prefix, **options))
+    freeze_startup_objects()  # as wsgi.py and `flask worker` do: the figures are the production processes'
+    return app
 
 
 def flask_env(name: str, prefix: str, *, queue: str = "crm-bench") -> dict[str, str]:

@@ -33,9 +33,9 @@ def bench_app(dsn: str):
     if not os.environ.get("ELASTICSEARCH_URL"):
         raise SystemExit("the search benchmark needs Elasticsearch: run scripts/services.sh or set ELASTICSEARCH_URL")
     os.environ.setdefault("CRM_INSTANCE_PATH", str(ROOT / "instance" / "bench"))
-    from crm import create_app
+    from crm import create_app, freeze_startup_objects
 
-    return create_app(
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": dsn,
             "ELASTICSEARCH_URL": os.environ["ELASTICSEARCH_URL"],
@@ -47,3 +47,5 @@ def bench_app(dsn: str):
             "RATELIMIT_ENABLED": False,
         }
     )
+    freeze_startup_objects()  # as wsgi.py and `flask worker` do: the figures are the production processes'
+    return app

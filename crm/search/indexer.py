@@ -7,8 +7,10 @@ their requests arrive in (external_gte versioning).
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from elasticsearch import Elasticsearch
 from sqlalchemy import select, text
@@ -31,7 +33,27 @@ def clock_us() -> int:
 
 
 def docs_for(entity: str, ids: Iterable[int]) -> dict[int, dict | None]:
-    return documents.customer_docs(ids) if entity == "customer" else documents.interaction_docs(ids)
+    with cyclic_gc_paused():
+        return documents.customer_docs(ids) if entity == "customer" else documents.interaction_docs(ids)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Build a batch of documents without the cyclic garbage collector.
+
+    Documents are plain dicts and lists made from rows, with no reference cycles: reference counting
+    frees them. The collector, triggered every few hundred allocations, walked every live object of the
+    process each time it reached the older generations, about a third of the time spent building
+    customer documents (measured on the bench data set). It runs again as usual once the batch is built.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def actions(entity: str, docs: dict[int, dict | None], targets: list[str], version: int):
