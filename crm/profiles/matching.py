@@ -3,9 +3,10 @@
 A customer's `PersonRecord` (crm/profiles/similarity.py: names, address, birth date, emails, phones,
 phones that failed to parse) is stored in match_profiles; its blocking keys (same postcode, phonetic
 surname, birth date, an email one edit away...) and the values whose frequency weighs an agreement
-(first name, surname, postcode, city) are stored hashed in match_keys. Candidates for one customer
-are then one indexed lookup, and frequencies a count per value, so suggestions after each processed
-interaction cost a few queries instead of a pass over everyone.
+(first name, surname, postcode, city, and the area code of a phone with the city it is in) are stored
+hashed in match_keys. Candidates for one customer are then one indexed lookup, and frequencies a count
+per value, so suggestions after each processed interaction cost a few queries instead of a pass over
+everyone.
 """
 
 from __future__ import annotations
@@ -14,16 +15,31 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, union_all
 
 from crm.extensions import db
 from crm.profiles import attributes
 from crm.profiles.models import Customer, Interaction, MatchKey, MatchProfile
-from crm.profiles.similarity import BLOCK_CAP, Frequencies, PersonRecord, blocking_keys, features
+from crm.profiles.names import fold
+from crm.profiles.similarity import (
+    BLOCK_CAP,
+    Frequencies,
+    PersonRecord,
+    blocking_keys,
+    features,
+    phone_city_key,
+    phone_places,
+    phone_prefixes,
+)
 
-FREQUENCY_KINDS = ("first", "last", "postcode", "city")
+FREQUENCY_KINDS = ("first", "last", "postcode", "city", "phone prefix", "phone prefix city")
 LARGE_POPULATION = 100_000
 MIN_POPULATION = 1000  # fewer customers than this: frequencies from the population mean nothing yet
+# Customers of an area code whose cities are read to find the city it is in (the counts then decide, as
+# similarity.Frequencies does): a city with 80% of the area code's customers is among its first 16 unless
+# all 16 came from elsewhere (chance 0.2**16 where the order of arrival says nothing of the city); if it
+# is not, the area code places nobody (never in a wrong city: the counts themselves are exact).
+PHONE_CITY_SAMPLE = 16
 
 
 def key_hash(key: str) -> int:
@@ -39,8 +55,10 @@ def record_keys(record: PersonRecord) -> tuple[set[int], set[int]]:
     """(blocking key hashes, frequency key hashes) of a record."""
     f = features(record)
     blocking = {key_hash(k) for k in blocking_keys(record)}
-    values = {"first": f.first, "last": f.last, "postcode": f.postcode, "city": f.city}
-    frequency = {key_hash(frequency_key(kind, value)) for kind, value in values.items() if value}
+    values = [("first", f.first), ("last", f.last), ("postcode", f.postcode), ("city", f.city)]
+    for prefix in phone_places(f):
+        values += [("phone prefix", prefix), ("phone prefix city", phone_city_key(prefix, f.city))]
+    frequency = {key_hash(frequency_key(kind, value)) for kind, value in values if value}
     return blocking, frequency
 
 
@@ -218,7 +236,9 @@ def records_of(customer_ids: Iterable[int]) -> dict[int, PersonRecord]:
 
 
 def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
-    """Population counts for every value these records could be weighed on (names in either role).
+    """Population counts for every value these records could be weighed on (names in either role), and
+    for their phones' area codes the counts that say which city each is in (as Frequencies.from_records
+    counts them: the phone tables only for those area codes, the city table also for the cities found).
 
     Below MIN_POPULATION customers the counts say nothing yet (in a population of two, every name is
     "common"), so the scorer's general shares stand in for them.
@@ -227,15 +247,25 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
     if total < MIN_POPULATION:
         return Frequencies()
     wanted: dict[int, tuple[str, str]] = {}
+
+    def want(kind: str, value: str) -> None:
+        if value:
+            wanted[key_hash(frequency_key(kind, value))] = (kind, value)
+
+    prefixes: set[str] = set()
     for record in records:
         f = features(record)
         for value in (f.first, f.last, f.mail_first):  # a first name read from the email is weighed too
-            for kind in ("first", "last"):
-                if value:
-                    wanted[key_hash(frequency_key(kind, value))] = (kind, value)
-        for kind, value in (("postcode", f.postcode), ("city", f.city)):
-            if value:
-                wanted[key_hash(frequency_key(kind, value))] = (kind, value)
+            want("first", value)
+            want("last", value)
+        want("postcode", f.postcode)
+        want("city", f.city)
+        prefixes |= phone_prefixes(f)
+    for prefix, cities in _phone_city_candidates(prefixes).items():
+        want("phone prefix", prefix)
+        for city in cities:
+            want("phone prefix city", phone_city_key(prefix, city))
+            want("city", city)  # a phone's city is weighed by how common it is, like an address's
     counts: dict[str, dict[str, int]] = {kind: {} for kind in FREQUENCY_KINDS}
     if wanted:
         found = db.session.execute(
@@ -245,6 +275,52 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
             kind, value = wanted[h]
             counts[kind][value] = n
     return Frequencies(total=total, counts=counts)
+
+
+def _phone_city_candidates(prefixes: set[str]) -> dict[str, set[str]]:
+    """The cities (folded, as features folds them) of the first PHONE_CITY_SAMPLE customers with a city
+    and a phone of each area code, in one query: the city an area code is in is one of them, and the
+    counts of frequencies_for then say whether it is."""
+    if not prefixes:
+        return {}
+    by_hash = {key_hash(frequency_key("phone prefix", p)): p for p in prefixes}
+    if db.engine.dialect.name == "postgresql":
+        # A LATERAL join reads PHONE_CITY_SAMPLE index entries per area code and their profiles by key;
+        # the UNION below costs PostgreSQL a plan per area code and a scan of every profile.
+        rows = db.session.execute(_SAMPLE_CITIES, {"hashes": list(by_hash), "n": PHONE_CITY_SAMPLE}).all()
+    else:
+        firsts = [
+            select(MatchKey.key_hash, MatchKey.customer_id)
+            .where(MatchKey.key_hash == h)
+            .order_by(MatchKey.customer_id)
+            .limit(PHONE_CITY_SAMPLE)
+            .subquery()
+            .select()  # SQLite takes a LIMIT inside UNION ALL only in a subquery
+            for h in by_hash
+        ]
+        sample = union_all(*firsts).subquery()
+        rows = db.session.execute(
+            select(sample.c.key_hash, MatchProfile.record["city"].as_string()).join(
+                MatchProfile, MatchProfile.customer_id == sample.c.customer_id
+            )
+        ).all()
+    found: dict[str, set[str]] = {p: set() for p in prefixes}
+    for h, city in rows:
+        if fold(city):
+            found[by_hash[h]].add(fold(city))
+    return found
+
+
+_SAMPLE_CITIES = text(
+    """
+    SELECT h.key_hash, p.record ->> 'city'
+    FROM unnest(CAST(:hashes AS bigint[])) AS h(key_hash)
+    CROSS JOIN LATERAL (
+        SELECT k.customer_id FROM match_keys k WHERE k.key_hash = h.key_hash ORDER BY k.customer_id LIMIT :n
+    ) AS sampled
+    JOIN match_profiles p ON p.customer_id = sampled.customer_id
+    """
+)
 
 
 def population() -> int:

@@ -35,6 +35,10 @@ BLOCK_CAP = 200  # a block this big (a shared ZIP, "Smith J") is too common to s
 DUPLICATE_RATE = 0.1
 HOUSEHOLD_CAP = 9.5  # surname and address together say "same household" at most: relatives share both
 PHONE_PREFIX = 4  # +1 415...: the country code and area code of a North American number
+# An area code is a city's when at least this many records with a city have it, and this share of them
+# say the same city; a mobile prefix spread over a country is nobody's city.
+PHONE_CITY_MIN = 5
+PHONE_CITY_SHARE = 0.8
 PLACE_KEPT = 0.9  # a duplicate's phone still places it where its other profile lives
 KINDS = ("first", "last", "postcode", "city", "domain", "country", "phone prefix", "phone prefix city")
 MEMO_LIMIT = 500_000
@@ -108,10 +112,9 @@ class Frequencies:
                     counts[key][value] += 1
             counts["domain"].update(e.rpartition("@")[2] for e in f.emails)
             counts["country"].update({f.country} if f.country else f.phone_countries)
-            if f.city:
-                prefixes = {d[:PHONE_PREFIX] for d in f.phone_digits}
-                counts["phone prefix"].update(prefixes)
-                counts["phone prefix city"].update(f"{p} {f.city}" for p in prefixes)
+            for prefix in phone_places(f):
+                counts["phone prefix"][prefix] += 1
+                counts["phone prefix city"][phone_city_key(prefix, f.city)] += 1
         return cls(total=max(total, 2), counts=counts)
 
     def count(self, kind: str, value: str) -> int | None:
@@ -137,7 +140,7 @@ class Frequencies:
         found: dict[str, str] = {}
         for key, n in self.counts.get("phone prefix city", {}).items():
             prefix, _, city = key.partition(" ")
-            if with_city.get(prefix, 0) >= 5 and n >= 0.8 * with_city[prefix]:
+            if with_city.get(prefix, 0) >= PHONE_CITY_MIN and n >= PHONE_CITY_SHARE * with_city[prefix]:
                 found[prefix] = city
         return found
 
@@ -208,6 +211,22 @@ def features(record: PersonRecord) -> Features:
         phone_countries=frozenset(filter(None, (_phone_country(p) for p in record.phones if p))),
         person=Person(first or mail_first, last, first_from_mail=bool(mail_first)),
     )
+
+
+def phone_prefixes(f: Features) -> set[str]:
+    """The area codes (+1 415 as "1415") of a record's phones."""
+    return {d[:PHONE_PREFIX] for d in f.phone_digits}
+
+
+def phone_places(f: Features) -> set[str]:
+    """The area codes a record places in its city (none without a city): what a city's area codes are
+    learnt from, here and in the database's frequencies (crm/profiles/matching.py)."""
+    return phone_prefixes(f) if f.city else set()
+
+
+def phone_city_key(prefix: str, city: str) -> str:
+    """The "phone prefix city" value of an area code and a folded city: "1415 san francisco"."""
+    return f"{prefix} {city}"
 
 
 def _phone_country(e164: str) -> str | None:
