@@ -86,17 +86,25 @@ _CLAIM = text(
     """
     UPDATE outbox SET available_at = :available_at
     WHERE id = ANY(ARRAY(
-        SELECT id FROM outbox WHERE available_at <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+        SELECT id FROM outbox WHERE id > :after AND available_at <= :now ORDER BY id LIMIT :limit
+        FOR UPDATE SKIP LOCKED
     ))
     RETURNING id, entity, entity_id, attempts
     """
 )
 
 
-def _claim(limit: int) -> list[Claimed]:
+def _claim(limit: int, after: int = 0) -> list[Claimed]:
     """Take up to `limit` due rows under a lease: other drains skip them while this one indexes them, and
-    if this process dies they come due again when the lease runs out."""
-    due = select(OutboxEntry.id).where(OutboxEntry.available_at <= utcnow()).order_by(OutboxEntry.id).limit(limit)
+    if this process dies they come due again when the lease runs out. `after`: the last id this drain
+    claimed, so each claim starts where the previous one ended instead of walking again over the rows
+    just claimed and deleted (quadratic in a long backlog until the table is vacuumed)."""
+    due = (
+        select(OutboxEntry.id)
+        .where(OutboxEntry.id > after, OutboxEntry.available_at <= utcnow())
+        .order_by(OutboxEntry.id)
+        .limit(limit)
+    )
     _no_commit_wait()
     lease = {"available_at": utcnow() + timedelta(seconds=LEASE_S)}
     returning = (OutboxEntry.id, OutboxEntry.entity, OutboxEntry.entity_id, OutboxEntry.attempts)
@@ -104,7 +112,9 @@ def _claim(limit: int) -> list[Claimed]:
         # One statement: two drains at once take different rows (skip locked), and the lease is set. The
         # ids go through ARRAY(...) so the update finds them by primary key: `id IN (subquery)` was planned
         # as a hash join over the whole table, once per claim (quadratic in a long backlog).
-        rows = [Claimed(*r) for r in db.session.execute(_CLAIM, {"limit": limit, "now": utcnow(), **lease})]
+        rows = [
+            Claimed(*r) for r in db.session.execute(_CLAIM, {"limit": limit, "after": after, "now": utcnow(), **lease})
+        ]
     else:
         rows = [
             Claimed(*r) for r in db.session.execute(select(*returning).where(OutboxEntry.id.in_(due.scalar_subquery())))
@@ -160,14 +170,16 @@ def drain(limit: int = 5000, batch: int = 1000) -> int:
     from crm.search.bulk import BulkPipeline
 
     es = elastic.client()
-    done = claimed = 0
+    done = claimed = after = 0
     failed = False
     with BulkPipeline(es) as bulk:
         while claimed < limit and not failed:
-            rows = _claim(min(batch, limit - claimed))
+            # Onwards from the last row claimed: a row behind it (come due again, or committed late under
+            # a lower id) is taken by the next drain, which starts from the beginning.
+            rows = _claim(min(batch, limit - claimed), after)
             if not rows:
                 break
-            claimed += len(rows)
+            claimed, after = claimed + len(rows), rows[-1].id
             version = indexer.clock_us()  # after the claim: this batch reads everything committed before it
             try:
                 actions = indexer.build_actions(es, _wanted(rows), version)
