@@ -5,8 +5,9 @@ would have filled (a customer, its identifiers as the resolver normalises them, 
 
     .venv/bin/python -m bench.identity.run_suggest_command --persons 10000 --seed 2
 
-The correctness of the suggestions is run_pipeline.py's job (the same data through the real pipeline);
-this one is the timing, phase by phase, against the raw reads of the same rows.
+The timing, phase by phase, against the raw reads of the same rows; and the precision and recall of
+the suggestions the command leaves open (customer n is the generator's profile n). What the pipeline
+suggests after each interaction is run_pipeline.py's job (the same data through the real pipeline).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import insert
 from bench.identity.e2e_setup import BASE_TIME, bench_database, make_app, profile_item
 from bench.identity.generate import make_profiles
 from bench.identity.population import make_people
-from bench.identity.run_pipeline import raw_reads
+from bench.identity.run_pipeline import raw_reads, suggestion_figures
 
 
 def load(profiles) -> int:
@@ -79,11 +80,17 @@ def main() -> None:
         started = time.perf_counter()
         result = app.test_cli_runner().invoke(args=["identity", "suggest"])
         took = time.perf_counter() - started
+        with app.app_context():
+            fig = suggestion_figures(list(range(1, customers + 1)), [p.person_id for p in profiles])
     lines = [line.rpartition("]")[2].strip() for line in result.output.replace("\r", "\n").splitlines()]
     lines = [line for line in lines if line.startswith("seconds") or " candidate pairs: " in line]
     print(f"\n{date.today()} seed {args.seed}: `flask identity suggest` over {customers} customers: {took:.1f} s")
     print("\n".join(f"  {line}" for line in lines))
     print(f"  raw reads of the same rows {raw_s:.2f} s (command/raw {took / raw_s:.0f}x)")
+    print(
+        f"  suggestions: {fig['suggested']} open, {fig['correct']} correct of {fig['true_pairs']} true pairs: "
+        f"precision {fig['precision']:.4f} recall {fig['recall']:.4f}"
+    )
     if result.exit_code != 0:
         raise SystemExit(result.output)
 
