@@ -65,16 +65,12 @@ def _counts_from_elasticsearch(table: ProductTable, found, segment_ids: list[int
     return index, segment_popular(segment_ids)
 
 
-def counts(table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int = MIN_SUPPORT):
-    """(PurchaseIndex with the counts the ranking reads, segment id -> its top skus)."""
-    return counts_later(table, basis, segment_ids, min_support)()
-
-
 def counts_later(
     table: ProductTable, basis: list[str], segment_ids: list[int], min_support: int = MIN_SUPPORT
 ) -> Callable[[], tuple]:
-    """Start what `counts` reads: the Elasticsearch search is sent now, and the returned function waits
-    for it (falling back to the database's counts if it failed)."""
+    """Start reading the counts the ranking needs; the returned function gives (PurchaseIndex, segment id
+    -> its top skus). The Elasticsearch search is sent now and the function waits for it, falling back to
+    the database's counts if it failed."""
     from crm.search import uses_elasticsearch
 
     if not uses_elasticsearch():

@@ -63,13 +63,9 @@ def parse(response: dict) -> EsCounts:
     return found
 
 
-def co_purchase_counts(basis: list[str], min_support: int = MIN_SUPPORT) -> EsCounts:
-    """Run the search; raises the client's errors (the caller falls back to the database)."""
-    return co_purchase_counts_later(basis, min_support).result()
-
-
 def co_purchase_counts_later(basis: list[str], min_support: int = MIN_SUPPORT) -> Future[EsCounts]:
-    """The same search, sent on a worker thread: its result (or the client's error) when it arrives."""
+    """The search, sent on a worker thread: its result, or the client's error (the caller falls back to
+    the database), when it arrives."""
     from crm.search.elastic import alias, client
 
     if not basis:
