@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import delete, select, update
 
@@ -10,6 +12,7 @@ from crm.extensions import db
 from crm.profiles.models import Customer, Interaction, Merge
 from crm.search import drain, elastic, indexer, record_change
 from crm.search.models import OutboxEntry
+from crm.search.outbox import BACKOFF_S, LEASE_S
 from tests.factories import auth, interaction, make_source, make_user, post_generic
 from tests.search.people import ago, customer_of
 
@@ -183,11 +186,16 @@ def test_rows_stay_in_the_outbox_with_their_error_while_elasticsearch_is_unreach
     app.config["ELASTICSEARCH_URL"] = "http://127.0.0.1:1"
     app.extensions.pop("crm.es", None)
     try:
+        started = utcnow()
         post_generic(client, source, interaction("down-1", customer={"email": "wait@example.com"}))
         run_jobs()
         rows = list(db.session.scalars(select(OutboxEntry)))
         assert rows and all(r.attempts >= 1 and "Connection" in (r.last_error or "") for r in rows)
-        assert all(r.available_at > utcnow() for r in rows)
+        # Pushed back by the backoff of their attempt (not left due, and not left under the claim's lease).
+        # Measured from before the webhook: the first backoff is a second, which a slow run can outlast.
+        for r in rows:
+            backoff = timedelta(seconds=BACKOFF_S[r.attempts - 1])
+            assert started + backoff <= r.available_at < utcnow() + backoff < started + timedelta(seconds=LEASE_S)
         result = app.test_cli_runner().invoke(args=["search", "lag"])
         assert "changes waiting" in result.output and "failed at least once" in result.output
     finally:
