@@ -30,10 +30,24 @@ def state() -> dict:
 
 
 def drain(limit: int = 5000) -> int:
-    """Index pending outbox rows (the job the worker runs after processing); returns rows indexed."""
-    from crm.search.outbox import drain as _drain
+    """Index pending outbox rows (the job the worker runs after processing); returns rows indexed.
 
-    return _drain(limit=limit)
+    A backlog (an Elasticsearch outage, a bulk import) is shared by the free workers: when more than
+    `limit` rows are due, another drain is queued before this one starts, which a free worker takes and
+    does the same; drains claim different rows (crm.search.outbox). A drain that reaches its limit
+    queues the next, so the rest does not wait for the worker's ticker. Jobs inline (no Redis): one.
+    """
+    from crm import jobs
+    from crm.search.outbox import drain as _drain
+    from crm.search.outbox import due_beyond
+
+    queued = bool(current_app.config.get("REDIS_URL"))
+    if queued and due_beyond(limit):
+        jobs.enqueue(drain, once_key="drain")
+    done = _drain(limit=limit)
+    if queued and done >= limit:
+        jobs.enqueue(drain, once_key="drain")
+    return done
 
 
 def parse_query(raw: str) -> ParsedQuery:

@@ -3,7 +3,7 @@
 `record_change` adds a row; `drain` claims a batch, reads the current documents from the database,
 sends them in bulk and deletes the rows that made it. Rows that fail stay, with a growing delay (at
 most 30 s), so the index catches up on its own once Elasticsearch is back: the worker's ticker drains
-every 5 s. Without Elasticsearch no rows are written: the SQL backend reads the tables themselves.
+every 5 s, and a drain job with more waiting than its limit queues another (crm.search.drain). Without Elasticsearch no rows are written: the SQL backend reads the tables themselves.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def index_lag_seconds() -> float | None:
     if oldest is None:
         return 0.0
     return round(max((utcnow() - oldest).total_seconds(), 0.0), 3)
+
+
+def due_beyond(count: int) -> bool:
+    """Whether more than `count` rows are due now (reads at most count + 1 entries of the index)."""
+    beyond = select(OutboxEntry.id).where(OutboxEntry.available_at <= utcnow()).offset(count).limit(1)
+    return db.session.scalar(beyond) is not None
 
 
 def pending_count() -> int:

@@ -194,14 +194,9 @@ def _chunk(ids: list[int], known: dict | None = None) -> dict[int, dict]:
         kinds = {(r.customer_id, r.kind) for cid in found for r in known["identifiers"].get(cid, ())}
     for cid, kind in kinds:
         fields[cid]["identifiers"].append(kind)
-    for cid, channel, last in core_rows(
-        select(Interaction.customer_id, Interaction.channel, func.max(Interaction.occurred_at))
-        .where(Interaction.customer_id.in_(found))
-        .group_by(Interaction.customer_id, Interaction.channel)
-    ):
-        fields[cid]["last_at"][channel] = iso_ms(last)
-    _attributes(found, fields, None if known is None else known["attributes"])
     _activity(found, fields)
+    _last_at(found, fields)
+    _attributes(found, fields, None if known is None else known["attributes"])
     _memberships(found, fields, None if known is None else known["segments"])
     for item in fields.values():
         item["identifiers"].sort()
@@ -302,6 +297,32 @@ def _activity(ids: list[int], fields: dict[int, dict]) -> None:
         grouped[cid].append(activity_entry(channel, type_, direction, when, data, base))
     for cid, entries in grouped.items():
         fields[cid]["activity"] = entries
+
+
+def _last_at(ids: list[int], fields: dict[int, dict]) -> None:
+    """The time of each customer's last interaction on each channel.
+
+    A customer with fewer than ACTIVITY_LIMIT activity entries has all of their interactions there, newest
+    first, in the same form: the first entry of each channel is its last time, and nothing is read again.
+    Only customers with a full activity list are asked of the database.
+    """
+    full = []
+    for cid in ids:
+        entries = fields[cid]["activity"]
+        if len(entries) >= ACTIVITY_LIMIT:
+            full.append(cid)
+            continue
+        last_at = fields[cid]["last_at"]
+        for entry in entries:
+            last_at.setdefault(entry["channel"], entry["occurred_at"])
+    if not full:
+        return
+    for cid, channel, last in core_rows(
+        select(Interaction.customer_id, Interaction.channel, func.max(Interaction.occurred_at))
+        .where(Interaction.customer_id.in_(full))
+        .group_by(Interaction.customer_id, Interaction.channel)
+    ):
+        fields[cid]["last_at"][channel] = iso_ms(last)
 
 
 def _aware(value: datetime) -> datetime:

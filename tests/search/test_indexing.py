@@ -180,6 +180,27 @@ def test_a_deleted_customer_row_takes_its_interaction_documents_with_it(app, cli
     assert es_ids("interaction", customer_id=cid) == set()
 
 
+def test_a_backlog_larger_than_one_drain_is_shared_by_the_queue_and_indexed_to_the_end(app, client, run_jobs):
+    from crm import search
+    from crm.jobs import queue
+
+    source = make_source(channel="chat")
+    items = [interaction(f"b-{n}", customer={"email": f"back{n}@example.com"}) for n in range(8)]
+    assert post_generic(client, source, {"interactions": items}).status_code == 202
+    run_jobs()
+    ids = [customer_of("email", f"back{n}@example.com") for n in range(8)]
+    # A backlog with nothing else arriving (as after an outage): renamed in the database, one row each.
+    for cid in ids:
+        db.session.execute(update(Customer).where(Customer.id == cid).values(display_name=f"Renamed {cid}"))
+        record_change("customer", cid)
+    db.session.commit()
+    assert search.drain(limit=3) == 3
+    assert queue().count == 1  # the rest, queued for the next free worker (once, not per drain)
+    run_jobs()
+    assert db.session.scalar(select(db.func.count()).select_from(OutboxEntry)) == 0
+    assert [es_doc("customer", cid)["display_name"] for cid in ids] == [f"Renamed {cid}" for cid in ids]
+
+
 def test_rows_stay_in_the_outbox_with_their_error_while_elasticsearch_is_unreachable(app, client, run_jobs):
     source = make_source(channel="chat")
     url = app.config["ELASTICSEARCH_URL"]

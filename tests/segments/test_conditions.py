@@ -203,6 +203,28 @@ def test_last_interaction_on_a_channel_before_a_time(demo):
     )
 
 
+def test_last_interaction_times_hold_for_customers_with_more_history_than_the_activity_list(demo, monkeypatch):
+    # With a list of 2, most demo customers have interactions on some channel older than their 2 latest:
+    # their last time on that channel must still be there, and right (read again, not taken from the list).
+    from crm.segments import documents
+
+    def expected(cid):
+        out: dict[str, str] = {}
+        for i in demo.interactions[cid]:
+            out[i.channel] = max(out.get(i.channel, ""), documents.iso_ms(i.occurred_at))
+        return out
+
+    beyond = [cid for cid in demo.customers if len({i.channel for i in demo.interactions[cid]}) > 2]
+    assert beyond, "the demo data should have customers on three channels or more"
+    for limit in (documents.ACTIVITY_LIMIT, 2):
+        monkeypatch.setattr(documents, "ACTIVITY_LIMIT", limit)
+        fields = fields_for(list(demo.customers))
+        for cid in demo.customers:
+            assert fields[cid][ROOT]["last_at"] == expected(cid), (limit, cid)
+        if limit == 2:  # the lists were cut short: the times of the other channels were read again
+            assert all(len(fields[cid][ROOT]["activity"]) == 2 for cid in beyond)
+
+
 def test_bought_a_category_within_a_window(demo):
     since = ago(demo, 180)
 
