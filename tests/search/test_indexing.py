@@ -258,3 +258,34 @@ def test_a_late_write_of_an_erased_customer_does_not_bring_the_document_back(app
     late = indexer.actions("customer", stale, [elastic.alias("customer", "write")], stale_version)
     assert elastic.bulk_failures(elastic.client(), late) == {}
     assert es_doc("customer", cid) is None
+
+
+def test_claimed_rows_are_skipped_by_other_drains_and_never_lost_whatever_becomes_of_their_batch(app):
+    from crm.search import outbox
+
+    for n in range(6):
+        record_change("customer", 900_000 + n)
+    db.session.commit()
+    created = {r.id: r.created_at for r in db.session.scalars(select(OutboxEntry))}
+    first = outbox._claim(3)
+    second = outbox._claim(10)  # another drain meanwhile: only the rows the first did not take
+    assert {r.id for r in first.rows} | {r.id for r in second.rows} == set(created)
+    assert not {r.id for r in first.rows} & {r.id for r in second.rows}
+    assert outbox.pending_count() == 6  # claimed rows still count as waiting (and for the index lag)
+    first.release()  # the drain died or gave up: its rows are due again at once, as they were
+    again = outbox._claim(10)
+    assert {r.id for r in again.rows} == {r.id for r in first.rows}
+    # Indexing failed for one of them: it is put back with its age, one more attempt and a backoff.
+    failing = again.rows[0]
+    before = utcnow()
+    assert outbox._settle(again, {(failing.entity, failing.entity_id): "ConnectionError: refused"}) == 2
+    assert outbox._settle(second, {}) == 3
+    db.session.expire_all()
+    (left,) = db.session.scalars(select(OutboxEntry)).all()
+    assert (left.id, left.created_at, left.attempts, left.last_error) == (
+        failing.id,
+        created[failing.id],
+        1,
+        "ConnectionError: refused",
+    )
+    assert left.available_at >= before + timedelta(seconds=BACKOFF_S[0])
