@@ -144,6 +144,16 @@ def _outbox_rate(wanted: dict[str, list[int]], processes: int = 1) -> float:
     return len(rows) / seconds
 
 
+def _wait_for_merges(es, timeout_s: float = 180) -> None:
+    """Until the node has no merge running: the drains rewrote 100k documents of the live indices, and
+    the steps after this one (search, agent view) would otherwise be timed during the merges that follow."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not es.indices.stats(metric="merge")["_all"]["total"]["merges"]["current"]:
+            return
+        time.sleep(1)
+
+
 def indexing_figures(customers: int, interactions: int, n_customers: int, n_interactions: int) -> dict:
     from crm.search import elastic
 
@@ -166,6 +176,7 @@ def indexing_figures(customers: int, interactions: int, n_customers: int, n_inte
     outbox = _outbox_rate(wanted)
     outbox_two = _outbox_rate(wanted, processes=2)
     es.indices.delete(index=f"{elastic.prefix()}-*-rawbench", ignore_unavailable=True)
+    _wait_for_merges(es)
     return {
         "documents": len(actions),
         "raw_parallel_bulk_docs_per_s": round(parallel),
