@@ -8,7 +8,11 @@ Without Redis the ticker runs the same work inline, so embedded mode can run a w
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 
@@ -93,6 +97,7 @@ def run(burst: bool = False) -> None:
                 time.sleep(TICK_S)
         except KeyboardInterrupt:
             return
+    _children_die_with_this_process()
     # The worker's own connection: no socket timeout, since it blocks waiting for jobs.
     conn = Redis.from_url(url)
     ticker = threading.Thread(target=_ticker, args=(app, Redis.from_url(url, socket_timeout=5), stop), daemon=True)
@@ -104,6 +109,29 @@ def run(burst: bool = False) -> None:
 
 
 RESTART_DELAYS_S = [1, 2, 5, 10, 30]
+_PR_SET_PDEATHSIG = 1
+
+
+def _children_die_with_this_process() -> None:
+    """rq runs its scheduler (retries, delayed jobs) in a forked process that outlives a worker killed
+    with SIGKILL or by the OOM killer, and then runs on forever on its own. On Linux the processes this
+    worker forks are asked to get SIGTERM when it dies (prctl PR_SET_PDEATHSIG), which stops rq's
+    scheduler cleanly (it releases its lock and another worker's scheduler takes over)."""
+    if not sys.platform.startswith("linux") or getattr(_children_die_with_this_process, "done", False):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    forking = [0]
+
+    def before() -> None:
+        forking[0] = os.getpid()
+
+    def in_child() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != forking[0]:  # the parent died between the fork and the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+    _children_die_with_this_process.done = True  # type: ignore[attr-defined]
 
 
 def _supervise(app: Flask, conn: Redis, burst: bool) -> None:

@@ -4,6 +4,8 @@ missing, none stale). tests/profiles/test_identity_workers.py checks one person'
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +15,17 @@ from tests.factories import interaction, make_source, post_generic
 from tests.faults.ingest import assert_nothing_lost_and_index_clean, count, processed
 
 pytestmark = [pytest.mark.services, pytest.mark.faults]
+
+
+def children(pid: int) -> set[int]:
+    return {int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()}
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @pytest.mark.timeout(600)
@@ -29,8 +42,12 @@ def test_a_worker_killed_mid_batch_leaves_nothing_unprocessed_and_the_index_clea
         assert response.status_code == 202
     first = worker_process()
     wait_for(lambda: processed() >= 30, 90, message="the worker to be part-way through the batches")
+    scheduler = children(first.proc.pid)  # rq's scheduler, forked by the worker
+    assert scheduler, "the worker should have started rq's scheduler"
     first.kill(9)
     assert processed() < people, "the worker must be killed mid-way"
+    # The scheduler goes with it, instead of running on forever on its own.
+    wait_for(lambda: not any(running(pid) for pid in scheduler), 30, message="the killed worker's scheduler to stop")
     worker_process()  # its sweep re-enqueues what the killed job left unprocessed
 
     assert_nothing_lost_and_index_clean(app, people)
