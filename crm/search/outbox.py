@@ -81,8 +81,8 @@ class Claimed:
 
 @dataclass(eq=False)
 class Batch:
-    """Rows taken by one drain. On PostgreSQL `conn` is the transaction that holds their row locks
-    until they are settled; elsewhere (None) they are held by a lease on `available_at`."""
+    """Rows taken by one drain. On PostgreSQL `conn` is the transaction that has deleted them, open (the
+    rows locked) until they are settled; elsewhere (None) they are held by a lease on `available_at`."""
 
     rows: list[Claimed]
     conn: Connection | None = None
@@ -130,7 +130,8 @@ def _claim(limit: int, after: int = 0) -> Batch:
     PostgreSQL: the rows are deleted (`FOR UPDATE SKIP LOCKED`) in a transaction of their own, on a
     connection of their own, committed when they are settled; a process that dies drops its connection
     and its transaction with it, and the rows are due again as they were. The former way, an UPDATE
-    setting a lease on each and a DELETE afterwards, wrote every row twice: a fifth of the drain's time.
+    setting a lease on each and a DELETE afterwards, wrote every row twice (0.74 s of PostgreSQL per 50k
+    rows, against 0.35 s so, measured alone: about a tenth of the drain's time).
     """
     if db.engine.dialect.name == "postgresql":
         conn = db.engine.connect()
