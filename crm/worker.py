@@ -110,6 +110,7 @@ def run(burst: bool = False) -> None:
 
 RESTART_DELAYS_S = [1, 2, 5, 10, 30]
 _PR_SET_PDEATHSIG = 1
+_pdeathsig_registered = False  # once per process: the hook is inherited by every later fork
 
 
 def _children_die_with_this_process() -> None:
@@ -117,7 +118,8 @@ def _children_die_with_this_process() -> None:
     with SIGKILL or by the OOM killer, and then runs on forever on its own. On Linux the processes this
     worker forks are asked to get SIGTERM when it dies (prctl PR_SET_PDEATHSIG), which stops rq's
     scheduler cleanly (it releases its lock and another worker's scheduler takes over)."""
-    if not sys.platform.startswith("linux") or getattr(_children_die_with_this_process, "done", False):
+    global _pdeathsig_registered
+    if not sys.platform.startswith("linux") or _pdeathsig_registered:
         return
     libc = ctypes.CDLL(None, use_errno=True)
     forking = [0]
@@ -131,7 +133,7 @@ def _children_die_with_this_process() -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     os.register_at_fork(before=before, after_in_child=in_child)
-    _children_die_with_this_process.done = True  # type: ignore[attr-defined]
+    _pdeathsig_registered = True
 
 
 def _supervise(app: Flask, conn: Redis, burst: bool) -> None:

@@ -1,9 +1,10 @@
 """The outbox: changes to index, written in the same transaction as the change itself.
 
 `record_change` adds a row; `drain` claims a batch, reads the current documents from the database,
-sends them in bulk and deletes the rows that made it. Rows that fail stay, with a growing delay (at
+sends them in bulk, and lets go of the rows that made it. Rows that fail stay, with a growing delay (at
 most 30 s), so the index catches up on its own once Elasticsearch is back: the worker's ticker drains
-every 5 s, and a drain job with more waiting than its limit queues another (crm.search.drain). Without Elasticsearch no rows are written: the SQL backend reads the tables themselves.
+every 5 s, and a drain job with more waiting than its limit queues another (crm.search.drain).
+Without Elasticsearch no rows are written: the SQL backend reads the tables themselves.
 """
 
 from __future__ import annotations
@@ -89,22 +90,28 @@ class Batch:
 
     def release(self) -> None:
         """Give the rows back untouched (due again at once), if still held."""
-        if self.conn is not None:
-            try:
+        self._end(commit=False)
+
+    def commit(self) -> None:
+        """Make the claim final: the rows are gone, but for those put back meanwhile.
+
+        Without waiting for the disk: losing the last of it in a database crash only means rows indexed
+        again, which indexing tolerates by design; the rows themselves are written by the callers, with
+        full durability."""
+        self.conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        self._end(commit=True)
+
+    def _end(self, commit: bool) -> None:
+        if self.conn is None:
+            return
+        try:
+            if commit:
+                self.conn.commit()
+            else:
                 self.conn.rollback()
-            finally:
-                self.conn.close()
-                self.conn = None
-
-
-def _no_commit_wait(conn=None) -> None:
-    """The drain's own bookkeeping (deletions, backoffs) commits without waiting for the disk.
-
-    Losing the last of it in a database crash only means rows indexed again or retried sooner, which
-    indexing tolerates by design; the rows themselves are written by the callers, with full durability.
-    """
-    if db.engine.dialect.name == "postgresql":
-        (conn or db.session).execute(text("SET LOCAL synchronous_commit TO OFF"))
+        finally:
+            self.conn.close()
+            self.conn = None
 
 
 # Claimed rows are deleted at once, in a transaction held open until the batch is settled: other
@@ -172,10 +179,7 @@ def _settle(batch: Batch, failures: dict) -> int:
     failed = [r for r in rows if (r.entity, r.entity_id) in failures]
     if batch.conn is not None:
         _put_back(batch.conn, failed, failures)
-        _no_commit_wait(batch.conn)
-        batch.conn.commit()
-        batch.conn.close()
-        batch.conn = None
+        batch.commit()
     else:
         _settle_leased(rows, failed, failures)
     if failed:
