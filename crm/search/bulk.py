@@ -15,8 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from elasticsearch import Elasticsearch
 
 from crm.search import elastic
-
-Failures = dict[tuple[str, int], str]
+from crm.search.elastic import Failures
 
 
 class BulkPipeline:

@@ -56,16 +56,18 @@ def cyclic_gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def actions(entity: str, docs: dict[int, dict | None], targets: list[str], version: int):
-    """Index or delete actions for each document and target alias."""
+def actions(entity: str, docs: dict[int, dict | None], targets: list[str], version: int, *, aliases: bool = True):
+    """Index or delete actions for each document and target: aliases, or (`aliases=False`) an index by name."""
     for entity_id, doc in docs.items():
         for target in targets:
             meta = {"_index": target, "_id": str(entity_id), "version": version, "version_type": VERSION_TYPE}
             if doc is None:
                 yield {"_op_type": "delete", **meta}
-            else:
+            elif aliases:
                 # require_alias: a write to a removed rebuild alias must fail, not create an index by that name.
                 yield {"_op_type": "index", "require_alias": True, **meta, "_source": doc}
+            else:
+                yield {"_op_type": "index", **meta, "_source": doc}
 
 
 def erased_customers(ids: list[int]) -> list[int]:

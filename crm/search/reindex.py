@@ -76,7 +76,7 @@ def load(es: Elasticsearch, entity: str, index: str, *, batch: int = 1000, progr
             version = indexer.clock_us()
             docs = indexer.docs_for(entity, ids)
             db.session.rollback()  # end the read transaction: a long rebuild must not hold one open
-            for _, failures in bulk.submit(None, list(indexer.actions(entity, docs, [index], version))):
+            for _, failures in bulk.submit(None, list(indexer.actions(entity, docs, [index], version, aliases=False))):
                 refused.update(failures)
             sent += len(ids)
             bar.update(len(ids))
@@ -99,7 +99,9 @@ def repair(es: Elasticsearch, entity: str, index: str) -> int:
     for start in range(0, len(wrong), 1000):
         ids = wrong[start : start + 1000]
         version = indexer.clock_us()
-        failures = elastic.bulk_failures(es, indexer.actions(entity, indexer.docs_for(entity, ids), [index], version))
+        failures = elastic.bulk_failures(
+            es, indexer.actions(entity, indexer.docs_for(entity, ids), [index], version, aliases=False)
+        )
         if failures:
             raise RebuildError(
                 f"{len(failures)} {entity} documents could not be indexed, e.g. {next(iter(failures.items()))}"

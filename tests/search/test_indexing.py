@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -289,3 +291,73 @@ def test_claimed_rows_are_skipped_by_other_drains_and_never_lost_whatever_become
         "ConnectionError: refused",
     )
     assert left.available_at >= before + timedelta(seconds=BACKOFF_S[0])
+
+
+def _write_index(es, entity: str) -> str:
+    return next(iter(es.indices.get_alias(name=elastic.alias(entity, "write"))))
+
+
+def test_writes_refused_while_the_node_is_overloaded_are_sent_again_and_land(app, client, run_jobs, monkeypatch):
+    # A node refusing writes answers 429 (here: the flood-stage block a full disk sets, put on by hand).
+    # The bulk sends the refused actions again after a backoff; once the node takes writes they land.
+    monkeypatch.setattr(elastic, "BULK_FIRST_BACKOFF_S", 0.2)
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("r-1", customer={"email": "rae@example.com", "name": "Rae Old"}))
+    run_jobs()
+    cid = customer_of("email", "rae@example.com")
+    es = elastic.client()
+    index = _write_index(es, "customer")
+    docs = indexer.docs_for("customer", [cid])
+    docs[cid]["display_name"] = "Rae Again"
+    action = list(indexer.actions("customer", docs, [elastic.alias("customer", "write")], indexer.clock_us()))
+    db.session.rollback()
+    es.indices.put_settings(index=index, settings={"index.blocks.read_only_allow_delete": True})
+    lift = threading.Timer(
+        0.5, es.indices.put_settings, kwargs={"index": index, "settings": {"index.blocks.read_only_allow_delete": None}}
+    )
+    lift.start()
+    try:
+        started = time.monotonic()
+        assert elastic.bulk_failures(es, action) == {}
+        assert time.monotonic() - started >= 0.5  # it waited for the node, it did not drop the write
+    finally:
+        lift.join()
+    assert es_doc("customer", cid)["display_name"] == "Rae Again"
+
+
+def test_writes_refused_for_longer_than_the_retries_are_reported_for_the_outbox_to_keep(
+    app, client, run_jobs, monkeypatch
+):
+    monkeypatch.setattr(elastic, "BULK_FIRST_BACKOFF_S", 0.05)
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("r-2", customer={"email": "ron@example.com"}))
+    run_jobs()
+    cid = customer_of("email", "ron@example.com")
+    es = elastic.client()
+    index = _write_index(es, "customer")
+    es.indices.put_settings(index=index, settings={"index.blocks.read_only_allow_delete": True})
+    try:
+        record_change("customer", cid)
+        db.session.commit()
+        assert drain() == 0
+        row = db.session.scalar(select(OutboxEntry).where(OutboxEntry.entity_id == cid))
+        assert row is not None and "read-only-allow-delete" in row.last_error
+    finally:
+        es.indices.put_settings(index=index, settings={"index.blocks.read_only_allow_delete": None})
+
+
+def test_a_write_to_a_rebuild_alias_that_is_gone_fails_and_creates_no_index_by_its_name(app, client, run_jobs):
+    # A drain that looked up its targets while a rebuild ran may write after the rebuild dropped its alias:
+    # that write must fail (the row goes back to the outbox), not create an index called like the alias,
+    # which would stop the next rebuild from taking the name.
+    source = make_source(channel="email")
+    post_generic(client, source, interaction("g-1", customer={"email": "gus@example.com"}))
+    run_jobs()
+    cid = customer_of("email", "gus@example.com")
+    es = elastic.client()
+    gone = elastic.alias("customer", "rebuild")
+    docs = indexer.docs_for("customer", [cid])
+    failures = elastic.bulk_failures(es, indexer.actions("customer", docs, [gone], indexer.clock_us()))
+    db.session.rollback()
+    assert "index_not_found_exception" in failures[("customer", cid)]
+    assert not es.indices.exists(index=gone)
