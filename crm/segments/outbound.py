@@ -8,6 +8,7 @@ waits BACKOFF_S[attempt] before the next try, and after the last one the deliver
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import secrets
@@ -44,7 +45,52 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _pinned(connection_class, addresses: list[str]):
+    """A connection class for urllib that connects to these addresses (the ones checked), in order, and
+    never resolves the host name again; TLS still verifies the certificate for the name in the URL."""
+
+    def make(host, **kwargs):
+        connection = connection_class(host, **kwargs)
+
+        def connect_checked(address, timeout=socket.getdefaulttimeout(), source_address=None, **_):
+            error: OSError | None = None
+            for ip in addresses:
+                try:
+                    return socket.create_connection((ip, address[1]), timeout, source_address)
+                except OSError as exc:
+                    error = exc
+            raise error or OSError(f"no address to connect to for {host}")
+
+        connection._create_connection = connect_checked
+        return connection
+
+    return make
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, addresses: list[str]):
+        super().__init__()
+        self.addresses = addresses
+
+    def http_open(self, req):
+        return self.do_open(_pinned(http.client.HTTPConnection, self.addresses), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, addresses: list[str]):
+        super().__init__()
+        self.addresses = addresses
+
+    def https_open(self, req):
+        return self.do_open(_pinned(http.client.HTTPSConnection, self.addresses), req, context=self._context)
+
+
+def _opener(url: str, addresses: list[str] | None) -> urllib.request.OpenerDirector:
+    """No redirects; connections to the checked addresses, unless a proxy (which resolves the name) is set."""
+    host = urlsplit(url).hostname or ""
+    if addresses and not (urllib.request.getproxies() and not urllib.request.proxy_bypass(host)):
+        return urllib.request.build_opener(_NoRedirect, _PinnedHTTP(addresses), _PinnedHTTPS(addresses))
+    return urllib.request.build_opener(_NoRedirect)
 
 
 @dataclass
@@ -89,23 +135,27 @@ class PrivateDestination(ValueError):
     """The subscriber URL leads to an address on this side of the network edge."""
 
 
-def check_destination(url: str) -> None:
-    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise non-public address.
+def check_destination(url: str) -> list[str]:
+    """The addresses the URL's host resolves to, all public; refuses a loopback, private, link-local or
+    otherwise non-public one.
 
-    Checked before each attempt, since DNS can change after the webhook was saved. (The connection
-    resolves the name again; a resolver answering differently within those milliseconds is not covered.)
+    Checked before each attempt, since DNS can change after the webhook was saved, and the attempt then
+    connects to the addresses checked, not to whatever the name resolves to a moment later (a name
+    that answers a public address to the check and a private one to the connection, DNS rebinding).
     """
     host = urlsplit(url).hostname or ""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        found = [info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
     except (socket.gaierror, UnicodeError) as exc:
         raise PrivateDestination(f"cannot resolve {host!r}: {exc}") from None
+    addresses = list(dict.fromkeys(found))  # in the resolver's order, each once
     for address in sorted(addresses):
         ip = ipaddress.ip_address(address.split("%")[0])
         if not ip.is_global:
             raise PrivateDestination(
                 f"refused: {host} resolves to {ip}, not a public address (set OUTBOUND_ALLOW_PRIVATE=1 to allow)"
             )
+    return addresses
 
 
 def send(claimed: Claimed, allow_private: bool = False) -> Result:
@@ -115,9 +165,8 @@ def send(claimed: Claimed, allow_private: bool = False) -> Result:
         claimed.url, data=claimed.body, headers=headers_for(claimed, int(time.time())), method="POST"
     )
     try:
-        if not allow_private:
-            check_destination(claimed.url)
-        with _opener.open(request, timeout=TIMEOUT_S) as response:
+        addresses = None if allow_private else check_destination(claimed.url)
+        with _opener(claimed.url, addresses).open(request, timeout=TIMEOUT_S) as response:
             status, error = response.status, None
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
