@@ -21,6 +21,13 @@ from tests.search.people import ago, customer_of
 pytestmark = pytest.mark.services
 
 
+def one_customer(client, run_jobs, external_id: str, email: str, **customer) -> int:
+    """A customer made by one processed email interaction; its id."""
+    post_generic(client, make_source(channel="email"), interaction(external_id, customer={"email": email, **customer}))
+    run_jobs()
+    return customer_of("email", email)
+
+
 def es_doc(entity: str, entity_id: int) -> dict | None:
     es = elastic.client()
     es.indices.refresh(index=elastic.alias(entity))
@@ -246,10 +253,7 @@ def test_an_older_write_arriving_late_never_overwrites_a_newer_document(app, cli
 
 
 def test_a_late_write_of_an_erased_customer_does_not_bring_the_document_back(app, client, run_jobs):
-    source = make_source(channel="email")
-    post_generic(client, source, interaction("e-1", customer={"email": "eve@example.com"}))
-    run_jobs()
-    cid = customer_of("email", "eve@example.com")
+    cid = one_customer(client, run_jobs, "e-1", "eve@example.com")
     stale_version = indexer.clock_us()
     stale = indexer.docs_for("customer", [cid])
     db.session.execute(delete(Interaction).where(Interaction.customer_id == cid))
@@ -301,10 +305,7 @@ def test_writes_refused_while_the_node_is_overloaded_are_sent_again_and_land(app
     # A node refusing writes answers 429 (here: the flood-stage block a full disk sets, put on by hand).
     # The bulk sends the refused actions again after a backoff; once the node takes writes they land.
     monkeypatch.setattr(elastic, "BULK_FIRST_BACKOFF_S", 0.2)
-    source = make_source(channel="email")
-    post_generic(client, source, interaction("r-1", customer={"email": "rae@example.com", "name": "Rae Old"}))
-    run_jobs()
-    cid = customer_of("email", "rae@example.com")
+    cid = one_customer(client, run_jobs, "r-1", "rae@example.com", name="Rae Old")
     es = elastic.client()
     index = _write_index(es, "customer")
     docs = indexer.docs_for("customer", [cid])
@@ -329,10 +330,7 @@ def test_writes_refused_for_longer_than_the_retries_are_reported_for_the_outbox_
     app, client, run_jobs, monkeypatch
 ):
     monkeypatch.setattr(elastic, "BULK_FIRST_BACKOFF_S", 0.05)
-    source = make_source(channel="email")
-    post_generic(client, source, interaction("r-2", customer={"email": "ron@example.com"}))
-    run_jobs()
-    cid = customer_of("email", "ron@example.com")
+    cid = one_customer(client, run_jobs, "r-2", "ron@example.com")
     es = elastic.client()
     index = _write_index(es, "customer")
     es.indices.put_settings(index=index, settings={"index.blocks.read_only_allow_delete": True})
@@ -350,10 +348,7 @@ def test_a_write_to_a_rebuild_alias_that_is_gone_fails_and_creates_no_index_by_i
     # A drain that looked up its targets while a rebuild ran may write after the rebuild dropped its alias:
     # that write must fail (the row goes back to the outbox), not create an index called like the alias,
     # which would stop the next rebuild from taking the name.
-    source = make_source(channel="email")
-    post_generic(client, source, interaction("g-1", customer={"email": "gus@example.com"}))
-    run_jobs()
-    cid = customer_of("email", "gus@example.com")
+    cid = one_customer(client, run_jobs, "g-1", "gus@example.com")
     es = elastic.client()
     gone = elastic.alias("customer", "rebuild")
     docs = indexer.docs_for("customer", [cid])
