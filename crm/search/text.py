@@ -78,11 +78,8 @@ def name_tokens(text: str | None) -> list[str]:
 
 
 def unique(items) -> list:
-    seen: dict = {}
-    for item in items:
-        if item and item not in seen:
-            seen[item] = True
-    return list(seen)
+    """The truthy items, each once, in their first order (dict.fromkeys: the loop without the Python)."""
+    return list(dict.fromkeys(filter(None, items)))
 
 
 def phone_digits(text: str | None) -> str:
