@@ -97,7 +97,7 @@ def _live_actions(es, sent: list[dict]) -> list[dict]:
     db.session.rollback()
     out = []
     for action in sent:
-        entity = "customer" if "-customers-" in action["_index"] else "interaction"
+        entity = elastic.entity_of(action["_index"])
         out += indexer.actions(entity, {int(action["_id"]): action["_source"]}, targets[entity], version)
     return out
 

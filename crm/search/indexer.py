@@ -63,11 +63,9 @@ def actions(entity: str, docs: dict[int, dict | None], targets: list[str], versi
             meta = {"_index": target, "_id": str(entity_id), "version": version, "version_type": VERSION_TYPE}
             if doc is None:
                 yield {"_op_type": "delete", **meta}
-            elif aliases:
-                # require_alias: a write to a removed rebuild alias must fail, not create an index by that name.
-                yield {"_op_type": "index", "require_alias": True, **meta, "_source": doc}
             else:
-                yield {"_op_type": "index", **meta, "_source": doc}
+                # require_alias: a write to a removed rebuild alias must fail, not create an index by that name.
+                yield {"_op_type": "index", **({"require_alias": True} if aliases else {}), **meta, "_source": doc}
 
 
 def erased_customers(ids: list[int]) -> list[int]:

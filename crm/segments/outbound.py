@@ -52,7 +52,7 @@ def _pinned(connection_class, addresses: list[str]):
     def make(host, **kwargs):
         connection = connection_class(host, **kwargs)
 
-        def connect_checked(address, timeout=socket.getdefaulttimeout(), source_address=None, **_):
+        def connect_checked(address, timeout, source_address=None):
             error: OSError | None = None
             for ip in addresses:
                 try:
@@ -86,9 +86,11 @@ class _PinnedHTTPS(urllib.request.HTTPSHandler):
 
 
 def _opener(url: str, addresses: list[str] | None) -> urllib.request.OpenerDirector:
-    """No redirects; connections to the checked addresses, unless a proxy (which resolves the name) is set."""
-    host = urlsplit(url).hostname or ""
-    if addresses and not (urllib.request.getproxies() and not urllib.request.proxy_bypass(host)):
+    """No redirects; connections to the checked addresses, unless a proxy (which resolves the name) is set
+    for the URL's scheme and host."""
+    parts = urlsplit(url)
+    proxied = parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(parts.hostname or "")
+    if addresses and not proxied:
         return urllib.request.build_opener(_NoRedirect, _PinnedHTTP(addresses), _PinnedHTTPS(addresses))
     return urllib.request.build_opener(_NoRedirect)
 
