@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+import orjson
 from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy import text as text_sql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -52,6 +53,7 @@ def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
     # The segment fields read what was just read here again unless told: the same rows, one read each.
     known = {"customers": {i: rows[i] for i in live}, **related}
     extra = fields_for(live, known) if (fields_for and live) else {}
+    related["purchases"] = _purchases(live, known)
     out: dict[int, dict | None] = {}
     for cid in ids:
         row = rows.get(cid)
@@ -66,7 +68,7 @@ def customer_docs(ids: Iterable[int]) -> dict[int, dict | None]:
 
 def _related(ids: list[int]) -> dict[str, dict[int, list]]:
     if not ids:
-        return {"identifiers": {}, "attributes": {}, "purchases": {}, "segments": {}}
+        return {"identifiers": {}, "attributes": {}, "segments": {}}
     ident, attr = Identifier.__table__, CustomerAttribute.__table__
     member = SegmentMember.__table__
     return {
@@ -78,7 +80,6 @@ def _related(ids: list[int]) -> dict[str, dict[int, list]]:
         "attributes": _rows_by_customer(
             select(attr.c.customer_id, attr.c.key, attr.c.origin, attr.c.value).where(id_in(attr.c.customer_id, ids))
         ),
-        "purchases": _purchase_values(ids),
         "segments": _rows_by_customer(
             select(member.c.customer_id, member.c.segment_id).where(id_in(member.c.customer_id, ids))
         ),
@@ -170,9 +171,9 @@ def identifier_fields(identifiers: list[tuple[str, str]]) -> dict:
 _PURCHASE_VALUES = text_sql(
     """
     SELECT i.customer_id,
-           array_remove(array_agg(DISTINCT i.data->>'order_number'), NULL),
-           array_remove(array_agg(DISTINCT item->>'sku'), NULL),
-           array_remove(array_agg(DISTINCT item->>'category'), NULL)
+           array_remove(array_agg(DISTINCT NULLIF(i.data->>'order_number', '')), NULL),
+           array_remove(array_agg(DISTINCT NULLIF(item->>'sku', '')), NULL),
+           array_remove(array_agg(DISTINCT NULLIF(item->>'category', '')), NULL)
     FROM interactions i
     LEFT JOIN LATERAL jsonb_array_elements(
         CASE WHEN jsonb_typeof(i.data->'items') = 'array' THEN i.data->'items' ELSE '[]'::jsonb END
@@ -183,25 +184,49 @@ _PURCHASE_VALUES = text_sql(
 )
 
 
+def _purchases(ids: list[int], known: dict) -> dict[int, tuple[list, list, list]]:
+    """customer id -> (order numbers, skus, categories): from the purchases the segment fields' activity
+    read holds for the customers whose whole history it read, from the database for the others."""
+    whole, read = known.get("whole_history", set()), known.get("purchase_data", {})
+    out = {cid: purchase_values(read.get(cid, ())) for cid in ids if cid in whole}
+    rest = [cid for cid in ids if cid not in whole]
+    return out | (_purchase_values(rest) if rest else {})
+
+
+def _text(value) -> str:
+    """A JSON value as PostgreSQL's ->> gives it: a string as is, anything else as JSON text."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def purchase_values(purchases: Iterable[dict | None]) -> tuple[list, list, list]:
+    """(order numbers, skus, categories) of purchases' `data`, as _PURCHASE_VALUES reads them."""
+    orders: list[str] = []
+    skus: list[str] = []
+    categories: list[str] = []
+    for data in purchases:
+        data = data if isinstance(data, dict) else {}
+        if data.get("order_number") not in (None, ""):
+            orders.append(_text(data["order_number"]))
+        items = data.get("items")
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                skus.extend([_text(item["sku"])] if item.get("sku") not in (None, "") else [])
+                categories.extend([_text(item["category"])] if item.get("category") not in (None, "") else [])
+    return orders, skus, categories
+
+
 def _purchase_values(ids: list[int]) -> dict[int, tuple[list, list, list]]:
     """customer id -> (order numbers, skus, categories) as stored."""
     if db.engine.dialect.name == "postgresql":
         rows = db.session.execute(_PURCHASE_VALUES.bindparams(bindparam("ids", ids, type_=ARRAY(BigInteger))))
         return {cid: (orders, skus, categories) for cid, orders, skus, categories in rows.all()}
     inter = Interaction.__table__
-    out: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+    out: dict[int, list] = defaultdict(list)
     for cid, data in db.session.execute(
         select(inter.c.customer_id, inter.c.data).where(id_in(inter.c.customer_id, ids), inter.c.type == "purchase")
     ):
-        orders, skus, categories = out[cid]
-        data = data or {}
-        if data.get("order_number"):
-            orders.append(str(data["order_number"]))
-        for item in data.get("items") or []:
-            if isinstance(item, dict):
-                skus.extend([str(item["sku"])] if item.get("sku") else [])
-                categories.extend([str(item["category"])] if item.get("category") else [])
-    return dict(out)
+        out[cid].append(data)
+    return {cid: purchase_values(datas) for cid, datas in out.items()}
 
 
 def purchase_fields(orders: list, skus: list, categories: list) -> dict:
@@ -299,6 +324,7 @@ def interaction_doc(row) -> dict:
     body = interaction_body(row)
     items = [i for i in (data.get("items") or []) if isinstance(i, dict)]
     score = data.get("score")
+    occurred = _iso(row.occurred_at)
     return {
         "entity": "interaction",
         "key": f"interaction:{row.id}",
@@ -308,8 +334,8 @@ def interaction_doc(row) -> dict:
         "channel": row.channel,
         "type": row.type,
         "direction": row.direction,
-        "occurred_at": _iso(row.occurred_at),
-        "activity_at": _iso(row.occurred_at),
+        "occurred_at": occurred,
+        "activity_at": occurred,
         "received_at": _iso(row.received_at),
         "processed_at": _iso(row.processed_at),
         "subject": text.fold(row.subject) or None,
@@ -318,8 +344,8 @@ def interaction_doc(row) -> dict:
         "survey_kind": data.get("kind") if row.type == "survey" else None,
         "score": float(score) if isinstance(score, (int, float)) else None,
         "order_number": text.normalise_order_number(str(data["order_number"])) if data.get("order_number") else None,
-        "skus": text.unique(str(i["sku"]) for i in items if i.get("sku")),
-        "categories": text.unique(text.fold(str(i["category"])) for i in items if i.get("category")),
+        "skus": text.unique(str(i["sku"]) for i in items if i.get("sku")) if items else [],
+        "categories": text.unique(text.fold(str(i["category"])) for i in items if i.get("category")) if items else [],
         "total": _number(data.get("total")),
         "currency": data.get("currency"),
         "case_id": row.case_id,

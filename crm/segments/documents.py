@@ -168,7 +168,9 @@ def fields_for(customer_ids: list[int], known: dict | None = None) -> dict[int, 
     `known`: rows the caller has read already for these very customers, so they are not read twice
     (the search documents read them in the same transaction): "customers" {id: row}, and customer id ->
     rows for "identifiers" (customer_id, kind, value), "attributes" (customer_id, key, origin, value)
-    and "segments" (customer_id, segment_id).
+    and "segments" (customer_id, segment_id). In return it is given what the activity read holds for
+    the caller: "purchase_data" (customer id -> the `data` of each purchase read) and "whole_history"
+    (the customers with fewer than ACTIVITY_LIMIT interactions, whose every purchase that was).
     """
     out: dict[int, dict] = {}
     ids = sorted({int(c) for c in customer_ids})
@@ -194,7 +196,7 @@ def _chunk(ids: list[int], known: dict | None = None) -> dict[int, dict]:
         kinds = {(r.customer_id, r.kind) for cid in found for r in known["identifiers"].get(cid, ())}
     for cid, kind in kinds:
         fields[cid]["identifiers"].append(kind)
-    _activity(found, fields)
+    _activity(found, fields, known)
     _last_at(found, fields)
     _attributes(found, fields, None if known is None else known["attributes"])
     _memberships(found, fields, None if known is None else known["segments"])
@@ -270,7 +272,7 @@ def recent_interactions(customer_ids):
     return stmt.subquery("recent")
 
 
-def _activity(ids: list[int], fields: dict[int, dict]) -> None:
+def _activity(ids: list[int], fields: dict[int, dict], known: dict | None = None) -> None:
     base = current_app.config["BASE_CURRENCY"]
     recent = recent_interactions(ids)
     # Only purchases need their details; a chat's transcript stays in the database.
@@ -292,11 +294,16 @@ def _activity(ids: list[int], fields: dict[int, dict]) -> None:
         .order_by(recent.c.customer_id, recent.c.rn)
     )
     grouped: dict[int, list] = defaultdict(list)
+    purchases: dict[int, list] = known.setdefault("purchase_data", {}) if known is not None else {}
     for cid, channel, type_, direction, occurred_at, data in rows:
         when = occurred_at if in_sql else _aware(occurred_at)
         grouped[cid].append(activity_entry(channel, type_, direction, when, data, base))
+        if type_ == "purchase":
+            purchases.setdefault(cid, []).append(data)
     for cid, entries in grouped.items():
         fields[cid]["activity"] = entries
+    if known is not None:
+        known.setdefault("whole_history", set()).update(c for c in ids if len(grouped.get(c, ())) < ACTIVITY_LIMIT)
 
 
 def _last_at(ids: list[int], fields: dict[int, dict]) -> None:
