@@ -84,7 +84,19 @@ def step_indexing(ds: Dataset, size: dict, state: dict) -> list[Row]:
                 ratio=fig.get("ratio_to_parallel_bulk", fig.get("ratio")), target=("ratio", 0.5, "min")),
             Row("outbox drain, two drains at once (two workers)", f"{fig['documents']:,} documents", None, None, None,
                 f"{fig['outbox_two_drains_docs_per_s']:,} docs/s", raw=f"the same parallel_bulk; the drain's own requests, ratio {fig['two_drains_ratio_to_parallel_bulk_live']}; with a default client, ratio {fig['two_drains_ratio_to_default_client_parallel_bulk']}",
-                ratio=fig["two_drains_ratio_to_parallel_bulk"], target=("ratio", 0.5, "min"))]  # fmt: skip
+                ratio=fig["two_drains_ratio_to_parallel_bulk"], target=("ratio", 0.5, "min"))] + _split_rows(fig)  # fmt: skip
+
+
+def _split_rows(fig: dict) -> list[Row]:
+    """The node on CPUs of its own (bench/search/cpus.py), when this machine allowed it."""
+    if "split_cpus" not in fig:
+        return []
+    cpus = fig["split_cpus"]
+    return [Row(f"outbox drain, Elasticsearch on CPU {','.join(map(str, cpus['elasticsearch']))} of its own "
+                f"(the rest on {','.join(map(str, cpus['rest']))})", f"{fig['documents']:,} documents", None, None, None,
+                f"{fig['split_outbox_drain_docs_per_s']:,} docs/s",
+                raw=f"parallel_bulk, the node pinned the same way, {fig['split_raw_parallel_bulk_docs_per_s']:,} docs/s",
+                ratio=fig["split_ratio_to_parallel_bulk"], target=("ratio", 0.5, "min"))]  # fmt: skip
 
 
 def step_search(ds: Dataset, size: dict, state: dict) -> list[Row]:

@@ -9,7 +9,8 @@
    overwriting passes after it is the raw figure), then the same ids are put on the outbox and drained
    into the live index (reading the rows, building the documents, versioned bulk, deleting the rows), by
    one drain, then again by two at once in two processes (as two workers share a backlog).
-   Ratio = outbox / raw.
+   Ratio = outbox / raw. Then the raw bulk and one drain again with the node on CPUs of its own
+   (bench/search/cpus.py), as on hosts of its own, where building documents takes no CPU from it.
 4. Search: a query mix drawn from the data (bench/search/queries.py), each query sent as the raw
    Elasticsearch request our search builds, through `crm.search` (request, database read-back,
    highlights), and through GET /api/v1/search. p50/p95/p99 and throughput of each.
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import func, insert, select
 
+from bench.search import cpus
 from bench.search import load as loader
 from bench.search.queries import make_queries
 from bench.search.setup import bench_app, server_url
@@ -193,14 +195,28 @@ def indexing_figures(customers: int, interactions: int, n_customers: int, n_inte
     # The app's client serializes with orjson; a client left at its defaults (the standard library's
     # json) is slower at the same bulk, printed so the ratio's baseline is plain to see.
     plain = quiet(_raw_rate, Elasticsearch(es.transport.node_pool.get().base_url), actions, threads=2)
-    es.indices.delete(index=f"{elastic.prefix()}-*-rawbench", ignore_unavailable=True)
     # The very requests the drain makes, made directly: into the live indices (larger than the scratch
     # ones, so dearer to write to), versioned as the drain versions them.
     live = statistics.median(quiet(_raw_rate, es, _live_actions(es, actions), threads=2) for _ in range(3))
     outbox = quiet(_outbox_rate, wanted)
     outbox_two = quiet(_outbox_rate, wanted, processes=2)
+    # Again with the node on CPUs of its own, as on hosts of its own (bench/search/cpus.py): the raw bulk
+    # and one drain, where neither takes CPU from the node.
+    split_figures: dict = {}
+    with cpus.split(es) as split:
+        if split is not None:
+            split_raw = statistics.median(quiet(_raw_rate, es, actions, threads=2) for _ in range(3))
+            split_outbox = quiet(_outbox_rate, wanted)
+            split_figures = {
+                "split_cpus": split,
+                "split_raw_parallel_bulk_docs_per_s": round(split_raw),
+                "split_outbox_drain_docs_per_s": round(split_outbox),
+                "split_ratio_to_parallel_bulk": round(split_outbox / split_raw, 2),
+            }
+    es.indices.delete(index=f"{elastic.prefix()}-*-rawbench", ignore_unavailable=True)
     _wait_for_merges(es)
     return {
+        **split_figures,
         "documents": len(actions),
         "raw_parallel_bulk_docs_per_s": round(parallel),
         "raw_parallel_bulk_live_docs_per_s": round(live),
