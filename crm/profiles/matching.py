@@ -3,15 +3,17 @@
 A customer's `PersonRecord` (crm/profiles/similarity.py: names, address, birth date, emails, phones,
 phones that failed to parse) is stored in match_profiles; its blocking keys (same postcode, phonetic
 surname, birth date, an email one edit away...) and the values whose frequency weighs an agreement
-(first name, surname, postcode, city, and the area code of a phone with the city it is in) are stored
-hashed in match_keys. Candidates for one customer are then one indexed lookup, and frequencies a count
-per value, so suggestions after each processed interaction cost a few queries instead of a pass over
-everyone.
+(first name, surname, postcode, city, email domain, country, and the area code of a phone with the
+city it is in) are stored hashed in match_keys. Candidates for one customer are then one indexed lookup,
+and frequencies a count per value, so suggestions after each processed interaction cost a few queries
+instead of a pass over everyone. Keys of a kind added since a customer's record was stored are written
+when the record next changes, or for everyone by `flask identity suggest`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable
 from datetime import date
 
@@ -26,13 +28,15 @@ from crm.profiles.similarity import (
     Frequencies,
     PersonRecord,
     blocking_keys,
+    countries,
+    email_domains,
     features,
     phone_city_key,
     phone_places,
     phone_prefixes,
 )
 
-FREQUENCY_KINDS = ("first", "last", "postcode", "city", "phone prefix", "phone prefix city")
+FREQUENCY_KINDS = ("first", "last", "postcode", "city", "domain", "country", "phone prefix", "phone prefix city")
 LARGE_POPULATION = 100_000
 MIN_POPULATION = 1000  # fewer customers than this: frequencies from the population mean nothing yet
 # Customers of an area code whose cities are read to find the city it is in (the counts then decide, as
@@ -56,6 +60,7 @@ def record_keys(record: PersonRecord) -> tuple[set[int], set[int]]:
     f = features(record)
     blocking = {key_hash(k) for k in blocking_keys(record)}
     values = [("first", f.first), ("last", f.last), ("postcode", f.postcode), ("city", f.city)]
+    values += [("domain", d) for d in email_domains(f)] + [("country", c) for c in countries(f)]
     for prefix in phone_places(f):
         values += [("phone prefix", prefix), ("phone prefix city", phone_city_key(prefix, f.city))]
     frequency = {key_hash(frequency_key(kind, value)) for kind, value in values if value}
@@ -260,6 +265,10 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
             want("last", value)
         want("postcode", f.postcode)
         want("city", f.city)
+        for domain in email_domains(f):
+            want("domain", domain)
+        for country in countries(f):
+            want("country", country)
         prefixes |= phone_prefixes(f)
     for prefix, cities in _phone_city_candidates(prefixes).items():
         want("phone prefix", prefix)
@@ -267,14 +276,34 @@ def frequencies_for(records: Iterable[PersonRecord]) -> Frequencies:
             want("phone prefix city", phone_city_key(prefix, city))
             want("city", city)  # a phone's city is weighed by how common it is, like an address's
     counts: dict[str, dict[str, int]] = {kind: {} for kind in FREQUENCY_KINDS}
-    if wanted:
+    for h, n in _counts(list(wanted), cache=total >= LARGE_POPULATION).items():
+        kind, value = wanted[h]
+        counts[kind][value] = n
+    return Frequencies(total=total, counts=counts)
+
+
+# Counting a value that many customers share (their country, gmail.com) reads all their index entries,
+# after every processed interaction: in a large population such counts are kept a while in the process,
+# since a few minutes' growth does not move a weight read from tens of thousands.
+HOT_COUNT = 1000
+HOT_TTL_S = 600.0
+_hot: dict[int, tuple[int, float]] = {}
+
+
+def _counts(hashes: list[int], *, cache: bool) -> dict[int, int]:
+    """key hash -> customers with it (hashes nobody has are left out)."""
+    now = time.monotonic()
+    out = {h: _hot[h][0] for h in hashes if cache and h in _hot and _hot[h][1] > now}
+    asked = [h for h in hashes if h not in out]
+    if asked:
         found = db.session.execute(
-            select(MatchKey.key_hash, func.count()).where(MatchKey.key_hash.in_(wanted)).group_by(MatchKey.key_hash)
+            select(MatchKey.key_hash, func.count()).where(MatchKey.key_hash.in_(asked)).group_by(MatchKey.key_hash)
         ).all()
         for h, n in found:
-            kind, value = wanted[h]
-            counts[kind][value] = n
-    return Frequencies(total=total, counts=counts)
+            out[h] = n
+            if cache and n >= HOT_COUNT:
+                _hot[h] = (n, now + HOT_TTL_S)
+    return out
 
 
 def _phone_city_candidates(prefixes: set[str]) -> dict[str, set[str]]:

@@ -112,8 +112,8 @@ class Frequencies:
             for key, value in (("first", f.first), ("last", f.last), ("postcode", f.postcode), ("city", f.city)):
                 if value:
                     counts[key][value] += 1
-            counts["domain"].update(e.rpartition("@")[2] for e in f.emails)
-            counts["country"].update({f.country} if f.country else f.phone_countries)
+            counts["domain"].update(email_domains(f))
+            counts["country"].update(countries(f))
             for prefix in phone_places(f):
                 counts["phone prefix"][prefix] += 1
                 counts["phone prefix city"][phone_city_key(prefix, f.city)] += 1
@@ -218,6 +218,15 @@ def features(record: PersonRecord) -> Features:
 def phone_prefixes(f: Features) -> set[str]:
     """The area codes (+1 415 as "1415") of a record's phones."""
     return {d[:PHONE_PREFIX] for d in f.phone_digits}
+
+
+def email_domains(f: Features) -> set[str]:
+    return {e.rpartition("@")[2] for e in f.emails}
+
+
+def countries(f: Features) -> set[str]:
+    """Where someone lives by country: the address's, or else their phones'."""
+    return {f.country} if f.country else set(f.phone_countries)
 
 
 def phone_places(f: Features) -> set[str]:
@@ -378,11 +387,7 @@ def _phone_places(fa: Features, fb: Features, freq: Frequencies, ev: _Evidence) 
     if _places(*cities, "city", freq, ev, "phone number from the same city"):
         return
     if not (fa.country and fb.country):  # two address countries: _address has weighed them
-        countries = (
-            ({fa.country} if fa.country else fa.phone_countries),
-            ({fb.country} if fb.country else fb.phone_countries),
-        )
-        _places(*countries, "country", freq, ev, "phone number from the same country")
+        _places(countries(fa), countries(fb), "country", freq, ev, "phone number from the same country")
 
 
 def _phone_cities(f: Features, freq: Frequencies) -> set[str]:
