@@ -26,6 +26,19 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"setting {name} must be a whole number, got {value!r}") from exc
 
 
+def _env_fraction(name: str) -> float | None:
+    value = _env(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise RuntimeError(f"setting {name} must be a number from 0 to 1, got {value!r}")
+    return number
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = _env(name)
     if value is None:
@@ -70,6 +83,8 @@ def load_config(instance_path: str) -> dict:
         "EMAIL_STRIP_PLUS_TAGS": _env_bool("EMAIL_STRIP_PLUS_TAGS", False),
         "IDENTITY_MAX_PER_KIND": _env_int("IDENTITY_MAX_PER_KIND", 5),
         "IDENTITY_BLOCKLIST": _env_list("IDENTITY_BLOCKLIST"),
+        # The score from which two customers are suggested as duplicates (None: the scorer's THRESHOLD).
+        "DUPLICATE_THRESHOLD": _env_fraction("DUPLICATE_THRESHOLD"),
         # Jobs
         "SWEEP_AFTER_S": _env_int("SWEEP_AFTER_S", 30),
         "JOB_RETRIES": _env_int("JOB_RETRIES", 5),

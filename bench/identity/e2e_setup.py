@@ -74,8 +74,9 @@ def _drop(admin, name: str) -> None:
     admin.dispose()
 
 
-def make_app(database_url: str):
-    """The real app on the bench database, migrated, with the generator's shared identifiers blocked."""
+def make_app(database_url: str, **config):
+    """The real app on the bench database, migrated, with the generator's shared identifiers blocked
+    (and `config` over the bench's settings)."""
     os.environ.setdefault("CRM_INSTANCE_PATH", tempfile.mkdtemp(prefix="crm-bench-"))
     for name in ("REDIS_URL", "ELASTICSEARCH_URL"):
         os.environ.pop(name, None)
@@ -91,6 +92,7 @@ def make_app(database_url: str):
             "SECRET_KEY": "bench",
             "IDENTITY_BLOCKLIST": list(vocab.BLOCKLIST),
             "RATELIMIT_STORAGE_URI": "memory://",
+            **config,
         }
     )
     with app.app_context():

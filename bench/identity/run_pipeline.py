@@ -284,6 +284,10 @@ def run_suggestions(app, persons: int, seed: int, baseline_threshold: float) -> 
 
 def report(merges: dict | None, suggestions: dict | None, args) -> None:
     print(f"\n{date.today()} seed {args.seed}, {args.persons} people, {platform.machine()} {platform.python_version()}")
+    if suggestions:
+        from crm.profiles.similarity import THRESHOLD
+
+        print(f"suggestion threshold {THRESHOLD if args.threshold is None else args.threshold}")
     if merges:
         print(
             f"merges: {merges['interactions']} interactions of {merges['people']} people -> {merges['customers']} "
@@ -320,6 +324,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead of PostgreSQL")
     parser.add_argument("--baseline-threshold", type=float, default=None)
     parser.add_argument(
+        "--threshold", type=float, default=None, help="suggestions: DUPLICATE_THRESHOLD (default the product's)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=0, help="merges: process with this many real `flask worker` processes on Redis"
     )
     args = parser.parse_args()
@@ -333,7 +340,8 @@ def main() -> None:
             merges = run_merges(make_app(url), args.persons, args.seed, args.workers)
     if args.part in ("suggestions", "both"):
         with bench_database(args.sqlite) as url:
-            suggestions = run_suggestions(make_app(url), args.persons, args.seed, args.baseline_threshold)
+            app = make_app(url, DUPLICATE_THRESHOLD=args.threshold)
+            suggestions = run_suggestions(app, args.persons, args.seed, args.baseline_threshold)
     report(merges, suggestions, args)
 
 

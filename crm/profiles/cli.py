@@ -30,13 +30,17 @@ def _run(fn: Callable, *args, **kwargs):
 
 
 @identity_cli.command("suggest")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Score to suggest at (0-1).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Score to suggest at (0-1; default DUPLICATE_THRESHOLD).",
+)
 def suggest_command(threshold: float | None) -> None:
     """Compute duplicate suggestions for every active customer (and rebuild their match keys)."""
-    from crm.profiles.similarity import THRESHOLD
     from crm.profiles.suggestions import suggest_everyone
 
-    stats = suggest_everyone(threshold=THRESHOLD if threshold is None else threshold, progress=True)
+    stats = suggest_everyone(threshold=threshold, progress=True)
     click.echo(
         f"{stats['customers']} customers, {stats['candidate_pairs']} candidate pairs: "
         f"{stats['opened']} suggestions opened, {stats['refreshed']} refreshed, {stats['dropped']} dropped; "

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from crm import audit
@@ -33,11 +34,17 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-def refresh_for(customer: Customer, interaction_id: int | None = None, *, threshold: float = THRESHOLD) -> int:
-    """Store the customer's match record and, when it changed, re-score it against its candidates;
-    returns how many suggestions were opened or refreshed."""
+def threshold_setting() -> float:
+    """The product's threshold: DUPLICATE_THRESHOLD when set, else the scorer's THRESHOLD."""
+    value = current_app.config.get("DUPLICATE_THRESHOLD")
+    return THRESHOLD if value is None else float(value)
+
+
+def refresh_for(customer: Customer, interaction_id: int | None = None, *, threshold: float | None = None) -> int:
+    """Store the customer's match record and, when it changed, re-score it against its candidates
+    (suggested from `threshold`, by default the setting); returns how many were opened or refreshed."""
     with db.session.no_autoflush:
-        return _refresh(customer, interaction_id, threshold)
+        return _refresh(customer, interaction_id, threshold_setting() if threshold is None else threshold)
 
 
 def _refresh(customer: Customer, interaction_id: int | None, threshold: float) -> int:
@@ -117,8 +124,9 @@ def _upsert(lo: int, hi: int, score: float, reasons: list[str], row: DuplicateSu
 # --- everyone -----------------------------------------------------------------------------------
 
 
-def suggest_everyone(*, threshold: float = THRESHOLD, progress: bool = False) -> dict:
-    """Suggestions for every active customer, and their match records rebuilt; commits. Returns figures."""
+def suggest_everyone(*, threshold: float | None = None, progress: bool = False) -> dict:
+    """Suggestions for every active customer (from `threshold`, by default the setting), and their match
+    records rebuilt; commits. Returns figures."""
     from tqdm import tqdm
 
     from crm.profiles.similarity import candidate_pairs
@@ -136,7 +144,9 @@ def suggest_everyone(*, threshold: float = THRESHOLD, progress: bool = False) ->
     pairs = list(candidate_pairs(records))
     seconds["block"] = lap()
     with tqdm(total=len(pairs), desc="scoring candidate pairs", unit="pair", disable=not progress) as bar:
-        stats = decide_everyone(records, pairs, threshold=threshold, progress=bar)
+        stats = decide_everyone(
+            records, pairs, threshold=threshold_setting() if threshold is None else threshold, progress=bar
+        )
     seconds["score_and_write"] = lap()
     with tqdm(total=len(records), desc="writing match keys", unit="customer", disable=not progress) as bar:
         stats["keys"] = store_everyone(records, bar)

@@ -3,6 +3,7 @@ listed newest first, confirmed into an undoable merge or dismissed for good."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from crm.extensions import db
@@ -60,6 +61,29 @@ def test_a_duplicate_is_suggested_after_the_interaction_that_makes_it_with_its_r
     assert any("nickname" in r for r in suggestion["reasons"])
     assert len(active_customers()) == 3  # a suggestion never merges on its own
     assert sister not in (suggestion["customer_a_id"], suggestion["customer_b_id"])
+
+
+def test_the_duplicate_threshold_setting_decides_what_is_suggested_after_each_interaction(app, client, run_jobs):
+    _, token = make_user("agent")
+    app.config["DUPLICATE_THRESHOLD"] = 1.0  # nothing scores above certainty: nothing is suggested
+    try:
+        _people(client, run_jobs)
+    finally:
+        app.config["DUPLICATE_THRESHOLD"] = None
+    response = client.get("/api/v1/duplicate-suggestions", headers=auth(token))
+    assert response.status_code == 200, response.json
+    assert response.json["items"] == []
+
+
+def test_a_duplicate_threshold_that_is_not_a_fraction_is_refused_at_start_naming_the_setting(monkeypatch, tmp_path):
+    from crm.config import load_config
+
+    for bad in ("high", "1.5", "-0.1"):
+        monkeypatch.setenv("DUPLICATE_THRESHOLD", bad)
+        with pytest.raises(RuntimeError, match="DUPLICATE_THRESHOLD must be a number from 0 to 1"):
+            load_config(str(tmp_path))
+    monkeypatch.setenv("DUPLICATE_THRESHOLD", "0.5")
+    assert load_config(str(tmp_path))["DUPLICATE_THRESHOLD"] == 0.5
 
 
 def test_suggestions_are_listed_newest_first_filtered_and_paginated(app, client, run_jobs):
