@@ -51,6 +51,26 @@ def item(external_id: str, minutes: float, customer: dict, **fields) -> dict:
     return interaction(external_id, customer=customer, occurred_at=at(minutes), **fields)
 
 
+def store_population(identifiers: list[dict], values: dict[int, dict]) -> list:
+    """Insert customers' identifier rows and attribute values ({customer id: {key: value}}), then store
+    their match records as `flask identity suggest` does; returns the records."""
+    from sqlalchemy import insert
+
+    from crm.profiles.suggestions import load_records, store_everyone
+
+    attrs = [
+        {"customer_id": cid, "key": k, "value": v, "observed_at": T0}
+        for cid, kv in values.items()
+        for k, v in kv.items()
+    ]
+    db.session.execute(insert(Identifier), identifiers)
+    db.session.execute(insert(CustomerAttribute), attrs)
+    records = load_records()
+    store_everyone(records)
+    db.session.commit()
+    return records
+
+
 def customer_of(interaction_id: int) -> Customer:
     db.session.expire_all()
     row = db.session.get(Interaction, interaction_id)

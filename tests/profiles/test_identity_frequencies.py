@@ -8,11 +8,11 @@ from sqlalchemy import insert, select
 
 from crm.extensions import db
 from crm.profiles import matching
-from crm.profiles.models import Customer, CustomerAttribute, DuplicateSuggestion, Identifier, MatchKey
+from crm.profiles.models import Customer, DuplicateSuggestion, MatchKey
 from crm.profiles.similarity import Frequencies, score_pair
-from crm.profiles.suggestions import load_records, store_everyone
+from crm.profiles.suggestions import load_records
 from tests.factories import make_source
-from tests.profiles.identity_helpers import T0, customer_of, deliver, item
+from tests.profiles.identity_helpers import customer_of, deliver, item, store_population
 
 DANA = {"first_name": "Dana", "last_name": "Okafor"}
 DOMAINS = ("gmail.com", "mail.com")
@@ -23,19 +23,13 @@ def _population(size: int = 1200) -> list:
     """Customers with an email at gmail.com or mail.com (600 each) and an address in one of three countries,
     stored as `flask identity suggest` stores them."""
     ids = db.session.scalars(insert(Customer).returning(Customer.id), [{"status": "active"}] * size).all()
-    emails, attrs = [], []
+    emails, values = [], {}
     for i, cid in enumerate(ids):
         email = f"person{i}@{DOMAINS[i % 2]}"
         emails.append({"customer_id": cid, "kind": "email", "value": email, "raw": email})
-        values = {"first_name": f"First{i % 60}", "last_name": f"Last{(i // 60) % 40}"}
-        values["address"] = {"city": f"Town{i % 30}", "country": COUNTRIES[i % 4]}
-        attrs += [{"customer_id": cid, "key": k, "value": v, "observed_at": T0} for k, v in values.items()]
-    db.session.execute(insert(Identifier), emails)
-    db.session.execute(insert(CustomerAttribute), attrs)
-    records = load_records()
-    store_everyone(records)
-    db.session.commit()
-    return records
+        values[cid] = {"first_name": f"First{i % 60}", "last_name": f"Last{(i // 60) % 40}"}
+        values[cid]["address"] = {"city": f"Town{i % 30}", "country": COUNTRIES[i % 4]}
+    return store_population(emails, values)
 
 
 def test_the_database_counts_email_domains_and_countries_as_the_pure_scorer_does(app):

@@ -8,11 +8,11 @@ from sqlalchemy import insert, select
 
 from crm.extensions import db
 from crm.profiles import matching
-from crm.profiles.models import Customer, CustomerAttribute, DuplicateSuggestion, Identifier
+from crm.profiles.models import Customer, DuplicateSuggestion
 from crm.profiles.similarity import Frequencies, PersonRecord, score_pair
-from crm.profiles.suggestions import load_records, store_everyone
+from crm.profiles.suggestions import load_records
 from tests.factories import auth, make_source, make_user
-from tests.profiles.identity_helpers import T0, customer_of, deliver, item
+from tests.profiles.identity_helpers import customer_of, deliver, item, store_population
 
 AREAS = {"San Francisco": "1415", "New York": "1212", "Boston": "1617", "Houston": "1713", "Seattle": "1206"}
 DANA = {"first_name": "Dana", "last_name": "Okafor"}
@@ -25,20 +25,14 @@ def _population(size: int = 1200) -> list[PersonRecord]:
     `flask identity suggest` writes them. Dana is 1 first name in 60."""
     ids = db.session.scalars(insert(Customer).returning(Customer.id), [{"status": "active"}] * size).all()
     cities = list(AREAS)
-    phones, attrs = [], []
+    phones, values = [], {}
     for i, cid in enumerate(ids):
         city = cities[i % 5]
         numbers = [f"+{AREAS[city]}{5550000 + i:07d}"] + ([f"+1800{5550000 + i:07d}"] if i % 6 == 0 else [])
         phones += [{"customer_id": cid, "kind": "phone", "value": n, "raw": n} for n in numbers]
-        values = {"first_name": "Dana" if i % 60 == 0 else f"First{i % 60}", "last_name": f"Last{(i // 60) % 40}"}
-        values["address"] = {"city": city, "country": "US"}
-        attrs += [{"customer_id": cid, "key": k, "value": v, "observed_at": T0} for k, v in values.items()]
-    db.session.execute(insert(Identifier), phones)
-    db.session.execute(insert(CustomerAttribute), attrs)
-    records = load_records()
-    store_everyone(records)
-    db.session.commit()
-    return records
+        values[cid] = {"first_name": "Dana" if i % 60 == 0 else f"First{i % 60}", "last_name": f"Last{(i // 60) % 40}"}
+        values[cid]["address"] = {"city": city, "country": "US"}
+    return store_population(phones, values)
 
 
 def _deliver(client, run_jobs, source, external_id: str, block: dict) -> int:
