@@ -6,8 +6,9 @@ surname, birth date, an email one edit away...) and the values whose frequency w
 (first name, surname, postcode, city, email domain, country, and the area code of a phone with the
 city it is in) are stored hashed in match_keys. Candidates for one customer are then one indexed lookup,
 and frequencies a count per value, so suggestions after each processed interaction cost a few queries
-instead of a pass over everyone. Keys of a kind added since a customer's record was stored are written
-when the record next changes, or for everyone by `flask identity suggest`.
+instead of a pass over everyone. A kind of key added later needs a migration writing it for the records
+already stored (0008: email domain and country), since a record is stored again only when it changes;
+`flask identity suggest` also rewrites every key.
 """
 
 from __future__ import annotations
