@@ -32,11 +32,11 @@ def _env_fraction(name: str) -> float | None:
         return None
     try:
         number = float(value)
+        if 0.0 <= number <= 1.0:  # NaN is neither
+            return number
     except ValueError:
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        raise RuntimeError(f"setting {name} must be a number from 0 to 1, got {value!r}")
-    return number
+        pass
+    raise RuntimeError(f"setting {name} must be a number from 0 to 1, got {value!r}")
 
 
 def _env_bool(name: str, default: bool) -> bool:

@@ -56,19 +56,20 @@ def _node_pid(es) -> int:
     return next(iter(nodes.values()))["process"]["id"]
 
 
-def _why_not(es) -> str | None:
+def _node_here(es) -> tuple[int | None, str | None]:
+    """(the node's process id, None), or (None, why the node cannot be moved from here)."""
     if not hasattr(os, "sched_setaffinity"):
-        return "no sched_setaffinity on this platform"
+        return None, "no sched_setaffinity on this platform"
     if len(os.sched_getaffinity(0)) < 2:
-        return "fewer than two CPUs"
+        return None, "fewer than two CPUs"
     from crm.extensions import db
 
     if db.engine.dialect.name != "postgresql":
-        return "not on PostgreSQL"
+        return None, "not on PostgreSQL"
     pid = _node_pid(es)
     if not os.path.exists(f"/proc/{pid}"):
-        return f"Elasticsearch's process {pid} is not on this machine"
-    return None
+        return None, f"Elasticsearch's process {pid} is not on this machine"
+    return pid, None
 
 
 def _move(pid: int, cpus: set[int]) -> None:
@@ -83,13 +84,13 @@ def _move(pid: int, cpus: set[int]) -> None:
 @contextmanager
 def split(es) -> Iterator[dict | None]:
     """{"elasticsearch": [cpus], "rest": [cpus]} inside the block, or None (with the reason printed)."""
-    reason = _why_not(es)
+    es_pid, reason = _node_here(es)
     before: dict[int, set[int]] = {}
     pg: list[int] = []
     if reason is None:
         cpus = sorted(os.sched_getaffinity(0))
         rest, node = set(cpus[: len(cpus) // 2]), set(cpus[len(cpus) // 2 :])
-        es_pid, pg = _node_pid(es), _postgres_pids()
+        pg = _postgres_pids()
         try:
             for pid, target in [(es_pid, node), *((p, rest) for p in pg), (os.getpid(), rest)]:
                 try:

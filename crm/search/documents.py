@@ -210,8 +210,9 @@ def purchase_values(purchases: Iterable[dict | None]) -> tuple[list, list, list]
         items = data.get("items")
         for item in items if isinstance(items, list) else ():
             if isinstance(item, dict):
-                skus.extend([_text(item["sku"])] if item.get("sku") not in (None, "") else [])
-                categories.extend([_text(item["category"])] if item.get("category") not in (None, "") else [])
+                for key, out in (("sku", skus), ("category", categories)):
+                    if item.get(key) not in (None, ""):
+                        out.append(_text(item[key]))
     return orders, skus, categories
 
 
