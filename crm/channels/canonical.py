@@ -43,6 +43,15 @@ def _short(max_len: int) -> validate.Length:
     return validate.Length(max=max_len)
 
 
+def country_code(value: object) -> str | None:
+    """An ISO 3166-1 alpha-2 code in upper case ('gb' -> 'GB'), or None for anything else: what the
+    schema accepts as an address's country, and what adapters pass on from a provider's field."""
+    if not isinstance(value, str) or len(value.strip()) != 2:
+        return None
+    code = value.strip().upper()
+    return code if pycountry.countries.get(alpha_2=code) is not None else None
+
+
 class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -56,7 +65,7 @@ class AddressSchema(Schema):
 
     @validates("country")
     def _country(self, value, **_):
-        if value is not None and (len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None):
+        if value is not None and (len(value) != 2 or country_code(value) is None):
             raise ValidationError("must be an ISO 3166-1 alpha-2 country code, e.g. GB")
 
 

@@ -185,6 +185,13 @@ def test_the_customer_gets_identifiers_name_billing_address_locale_and_consent()
     load_interactions([item])
 
 
+def test_a_country_code_that_is_no_country_is_left_out_and_the_order_is_still_valid():
+    [item] = parse(order(billing_address={**ADDRESS, "country_code": "XX"}))
+    assert "country" not in item["customer"]["attributes"]["address"]
+    assert item["customer"]["attributes"]["address"]["city"] == "Madrid"
+    load_interactions([item])
+
+
 def test_the_other_addresses_are_kept_in_data():
     [item] = parse(order())
     assert item["data"]["shipping_address"]["line1"] == "Oficina Central, Paseo 3"

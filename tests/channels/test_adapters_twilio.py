@@ -160,6 +160,15 @@ def test_empty_or_invalid_geo_fields_are_left_out():
     assert "attributes" not in item["customer"]
 
 
+def test_two_letters_that_are_no_country_are_left_out_and_the_call_is_still_valid():
+    for code in ("ZZ", "XX"):  # not ISO 3166-1: the schema would refuse the call log for its country
+        [item] = parse(callback(FromCity="", FromState="", FromZip="", FromCountry=code))
+        assert "attributes" not in item["customer"]
+        load_interactions([item])
+    [item] = parse(callback(FromCountry=" gb "))
+    assert item["customer"]["attributes"]["address"]["country"] == "GB"
+
+
 def test_form_parsed_by_the_web_layer_is_used_as_given():
     form = {k: [v] for k, v in callback().items()}
     [item] = ADAPTERS["twilio"].parse(b"", FORM, source=SOURCE, received_at=RECEIVED, form=form)

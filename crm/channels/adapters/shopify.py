@@ -26,6 +26,7 @@ from crm.channels.adapters.shape import (
     rfc3339,
     text_or_none,
 )
+from crm.channels.canonical import country_code
 from crm.channels.signatures import header, media_type
 from crm.errors import InvalidPayload, UnsupportedMediaType
 
@@ -100,7 +101,6 @@ def _dict(value: Any) -> dict[str, Any]:
 def address(raw: Any) -> dict[str, str]:
     """A Shopify address in the canonical shape; the country as its ISO alpha-2 code."""
     raw = _dict(raw)
-    country = text_or_none(raw.get("country_code"))
     return compact(
         {
             "line1": clip(text_or_none(raw.get("address1")), 200),
@@ -108,7 +108,7 @@ def address(raw: Any) -> dict[str, str]:
             "city": clip(text_or_none(raw.get("city")), 100),
             "postcode": clip(text_or_none(raw.get("zip")), 20),
             "region": clip(text_or_none(raw.get("province")) or text_or_none(raw.get("province_code")), 100),
-            "country": country.upper() if country and len(country) == 2 else None,
+            "country": country_code(raw.get("country_code")),
         }
     )
 

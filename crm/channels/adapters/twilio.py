@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from crm.channels.adapters.shape import FULL_NAME_MAX, aware, clip, compact, rfc3339
+from crm.channels.canonical import country_code
 from crm.channels.signatures import Form, read_form
 from crm.errors import InvalidPayload
 
@@ -27,7 +28,6 @@ INTERMEDIATE_STATUSES = ("queued", "initiated", "ringing", "in-progress", "answe
 _WITHHELD = frozenset(("anonymous", "restricted", "unknown", "blocked", "unavailable", "private"))
 _WITHHELD_KEYPAD = frozenset(("266696687", "7378742833", "8656696", "2562533", "86282452253"))
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
 def parse(
@@ -139,13 +139,12 @@ def _timestamp(value: str | None) -> datetime | None:
 
 def _customer(number: str, fields: Form, side: str) -> dict[str, Any]:
     """The customer's side of the call: the number, CNAM caller name, and Twilio's geo lookup of it."""
-    country = (fields.first(f"{side}Country") or "").strip()
     address = compact(
         {
             "city": clip((fields.first(f"{side}City") or "").strip().title() or None, 100),
             "region": clip((fields.first(f"{side}State") or "").strip() or None, 100),
             "postcode": clip((fields.first(f"{side}Zip") or "").strip() or None, 20),
-            "country": country.upper() if _COUNTRY.match(country) else None,
+            "country": country_code(fields.first(f"{side}Country")),
         }
     )
     # CallerName is the caller's CNAM listing, so it describes From only.
