@@ -11,7 +11,6 @@ import math
 import re
 from datetime import UTC, date, datetime, timedelta
 
-import pycountry
 from marshmallow import (
     EXCLUDE,
     INCLUDE,
@@ -24,6 +23,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from crm.channels.adapters.shape import country_code
 from crm.channels.storable import merge_errors, storable
 
 INTERACTION_TYPES = ("message", "call", "visit", "purchase", "survey", "note")
@@ -41,15 +41,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def _short(max_len: int) -> validate.Length:
     return validate.Length(max=max_len)
-
-
-def country_code(value: object) -> str | None:
-    """An ISO 3166-1 alpha-2 code in upper case ('gb' -> 'GB'), or None for anything else: what the
-    schema accepts as an address's country, and what adapters pass on from a provider's field."""
-    if not isinstance(value, str) or len(value.strip()) != 2:
-        return None
-    code = value.strip().upper()
-    return code if pycountry.countries.get(alpha_2=code) is not None else None
 
 
 class AddressSchema(Schema):

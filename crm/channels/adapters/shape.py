@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pycountry
+
 from crm.errors import InvalidPayload, MalformedPayload
 
 SUBJECT_MAX = 2000
@@ -41,6 +43,15 @@ def parse_iso(value: object) -> datetime | None:
 def compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """A copy without None, "" and empty containers, so absent stays absent in the canonical dict."""
     return {k: v for k, v in mapping.items() if v is not None and v != "" and v != [] and v != {}}
+
+
+def country_code(value: object) -> str | None:
+    """An ISO 3166-1 alpha-2 code in upper case ('gb' -> 'GB'), or None for anything else: what the
+    canonical schema accepts as an address's country, and what adapters pass on from a provider's field."""
+    if not isinstance(value, str) or len(value.strip()) != 2:
+        return None
+    code = value.strip().upper()
+    return code if pycountry.countries.get(alpha_2=code) is not None else None
 
 
 def clip(text: str | None, limit: int) -> str | None:

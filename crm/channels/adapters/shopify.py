@@ -20,13 +20,13 @@ from crm.channels.adapters.shape import (
     aware,
     clip,
     compact,
+    country_code,
     load_json,
     parse_iso,
     require_object,
     rfc3339,
     text_or_none,
 )
-from crm.channels.canonical import country_code
 from crm.channels.signatures import header, media_type
 from crm.errors import InvalidPayload, UnsupportedMediaType
 

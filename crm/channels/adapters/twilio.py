@@ -13,8 +13,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from crm.channels.adapters.shape import FULL_NAME_MAX, aware, clip, compact, rfc3339
-from crm.channels.canonical import country_code
+from crm.channels.adapters.shape import FULL_NAME_MAX, aware, clip, compact, country_code, rfc3339
 from crm.channels.signatures import Form, read_form
 from crm.errors import InvalidPayload
 
